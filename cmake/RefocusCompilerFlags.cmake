@@ -1,0 +1,22 @@
+# Compiler settings shared by every native target of refocus.
+#
+# The library is loaded from a jar on any x86-64 CPU, so it is built for the baseline ISA:
+# never -march=native. Code that wants AVX2/AVX-512 picks it at run time (target_clones).
+# Symbols are hidden by default: only REFOCUS_API functions (and the JNI glue) are exported.
+
+if(NOT CMAKE_BUILD_TYPE)
+    set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)
+endif()
+
+function(refocus_set_compiler_flags target)
+    set_target_properties(${target} PROPERTIES
+        CXX_STANDARD 17
+        CXX_STANDARD_REQUIRED ON
+        CXX_EXTENSIONS OFF
+        POSITION_INDEPENDENT_CODE ON
+        CXX_VISIBILITY_PRESET hidden
+        VISIBILITY_INLINES_HIDDEN ON)
+    # -fno-math-errno keeps libm calls inlinable; no -ffast-math: the results must match the
+    # Java reference, which needs IEEE semantics (NaN checks, infinities, summation order).
+    target_compile_options(${target} PRIVATE -O3 -fno-math-errno -Wall -Wextra -Wshadow -Werror=return-type)
+endfunction()

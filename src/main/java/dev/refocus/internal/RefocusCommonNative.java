@@ -1,0 +1,34 @@
+package dev.refocus.internal;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.NoException;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * JavaCPP binding of {@code native/include/refocus/common.h}: version and error codes.
+ * JavaCPP generates the JNI code from these declarations; see the header for the contracts.
+ */
+@Platform(include = "refocus/common.h", library = "jnirefocus")
+@NoException
+public final class RefocusCommonNative
+{
+    static
+    {
+        Loader.load();
+    }
+
+    /** Mirrors {@code REFOCUS_ERROR_ARGUMENT}. */
+    public static final int REFOCUS_ERROR_ARGUMENT = -1;
+    /** Mirrors {@code REFOCUS_ERROR_NAN}. */
+    public static final int REFOCUS_ERROR_NAN = -2;
+
+    private RefocusCommonNative()
+    {
+    }
+
+    public static native int refocus_version_number();
+
+    public static native int refocus_is_error(int code);
+
+    public static native String refocus_error_name(int code);
+}
