@@ -1,0 +1,361 @@
+package dev.refocus;
+
+import dev.refocus.internal.SafetensorsFile;
+
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A dense network: layers {@code a[l+1] = act_l(W_l a[l] + b_l)}, the last layer's output being the logits.
+ * Weights are float32 in PyTorch's layout {@code [out, in]}, row-major. Immutable and thread-safe: one
+ * network is shared by every predictor built on it.
+ *
+ * <h2>Safetensors naming convention</h2>
+ * A file as PyTorch writes the {@code state_dict()} of an {@code nn.Sequential} of {@code nn.Linear} layers
+ * and activations: tensors {@code <i>.weight} ({@code [out, in]}) and {@code <i>.bias} ({@code [out]}),
+ * where {@code i} is the module index in the Sequential ({@code 0.weight, 0.bias, 2.weight, 2.bias, ...}),
+ * optionally behind one common prefix ({@code net.0.weight}). Layers are taken in increasing index order.
+ * Activations are not stored in a state dict, so they come from the file's {@code __metadata__}:
+ * {@code "refocus.activations": "relu,relu,identity"} (one per layer) or
+ * {@code "refocus.hidden_activation": "relu"} (every layer but the last, which is the identity);
+ * with neither, hidden layers use ReLU.
+ */
+public final class DenseNetwork
+{
+    private static final Pattern TENSOR_NAME = Pattern.compile("(.*?)(\\d{1,9})\\.(weight|bias)");
+
+    private final int[] sizes;
+    private final float[][] weights;
+    private final float[][] biases;
+    private final Activation[] activations;
+
+    private DenseNetwork(final int[] sizes, final float[][] weights, final float[][] biases,
+        final Activation[] activations)
+    {
+        this.sizes = sizes;
+        this.weights = weights;
+        this.biases = biases;
+        this.activations = activations;
+    }
+
+    /**
+     * Loads a network from a safetensors file, with the activations its metadata names (ReLU by default).
+     *
+     * @param file a safetensors file following the naming convention above.
+     * @return the network.
+     * @throws ModelFormatException if the file is malformed or does not describe a dense network.
+     * @throws IOException          if it cannot be read.
+     */
+    public static DenseNetwork load(final Path file) throws IOException
+    {
+        return load(SafetensorsFile.read(file), null);
+    }
+
+    /**
+     * Loads a network from a safetensors file with the given activation after every layer but the last.
+     *
+     * @param file   a safetensors file following the naming convention above.
+     * @param hidden the activation between layers; the last layer is the identity.
+     * @return the network.
+     * @throws ModelFormatException if the file is malformed or does not describe a dense network.
+     * @throws IOException          if it cannot be read.
+     */
+    public static DenseNetwork load(final Path file, final Activation hidden) throws IOException
+    {
+        return load(SafetensorsFile.read(file), Objects.requireNonNull(hidden, "hidden"));
+    }
+
+    private static DenseNetwork load(final SafetensorsFile file, final Activation hidden) throws ModelFormatException
+    {
+        final String where = "safetensors file " + file.path();
+        final TreeMap<Integer, String> layerIndices = new TreeMap<>();
+        String prefix = null;
+        for (final String name : file.tensorNames())
+        {
+            final Matcher m = TENSOR_NAME.matcher(name);
+            if (!m.matches())
+            {
+                throw new ModelFormatException(where + ": tensor '" + name
+                    + "' does not follow the dense naming convention '<i>.weight' / '<i>.bias'");
+            }
+            if (prefix != null && !prefix.equals(m.group(1)))
+            {
+                throw new ModelFormatException(where + ": tensors '" + prefix + "...' and '" + name
+                    + "' do not share one prefix");
+            }
+            prefix = m.group(1);
+            layerIndices.put(Integer.parseInt(m.group(2)), m.group(2));
+        }
+        if (layerIndices.isEmpty())
+        {
+            throw new ModelFormatException(where + ": holds no tensor");
+        }
+
+        final List<float[]> weights = new ArrayList<>();
+        final List<float[]> biases = new ArrayList<>();
+        final int[] sizes = new int[layerIndices.size() + 1];
+        int layer = 0;
+        for (final String index : layerIndices.values())
+        {
+            final String wName = prefix + index + ".weight";
+            final String bName = prefix + index + ".bias";
+            for (final String name : new String[] {wName, bName})
+            {
+                if (!file.contains(name))
+                {
+                    throw new ModelFormatException(where + ": missing tensor '" + name + "'");
+                }
+            }
+            final int[] wShape = file.shape(wName);
+            final int[] bShape = file.shape(bName);
+            if (wShape.length != 2)
+            {
+                throw new ModelFormatException(where + ": tensor '" + wName + "' has " + wShape.length
+                    + " dimensions; a Linear weight has 2 ([out, in])");
+            }
+            if (bShape.length != 1 || bShape[0] != wShape[0])
+            {
+                throw new ModelFormatException(where + ": tensor '" + bName + "' has shape " + shape(bShape)
+                    + "; the bias of a layer with weight " + shape(wShape) + " has shape [" + wShape[0] + "]");
+            }
+            if (layer > 0 && wShape[1] != sizes[layer])
+            {
+                throw new ModelFormatException(where + ": shapes do not chain: '" + wName + "' is " + shape(wShape)
+                    + " but the previous layer has " + sizes[layer] + " outputs");
+            }
+            if (wShape[0] == 0 || wShape[1] == 0)
+            {
+                throw new ModelFormatException(where + ": tensor '" + wName + "' is empty " + shape(wShape));
+            }
+            sizes[layer] = wShape[1];
+            sizes[layer + 1] = wShape[0];
+            weights.add(file.floats(wName));
+            biases.add(file.floats(bName));
+            layer++;
+        }
+        final Activation[] activations = activations(file.metadata(), hidden, layer, where);
+        return new DenseNetwork(sizes, weights.toArray(new float[0][]), biases.toArray(new float[0][]), activations);
+    }
+
+    private static Activation[] activations(final Map<String, String> metadata, final Activation hidden,
+        final int layers, final String where) throws ModelFormatException
+    {
+        final Activation[] result = new Activation[layers];
+        try
+        {
+            final String all = metadata.get("refocus.activations");
+            if (hidden == null && all != null)
+            {
+                final String[] names = all.split(",");
+                if (names.length != layers)
+                {
+                    throw new ModelFormatException(where + ": metadata refocus.activations names " + names.length
+                        + " activations for " + layers + " layers");
+                }
+                for (int l = 0; l < layers; l++)
+                {
+                    result[l] = Activation.parse(names[l]);
+                }
+                return result;
+            }
+            final String hiddenName = metadata.get("refocus.hidden_activation");
+            final Activation between = hidden != null ? hidden
+                : hiddenName != null ? Activation.parse(hiddenName) : Activation.RELU;
+            for (int l = 0; l < layers; l++)
+            {
+                result[l] = l < layers - 1 ? between : Activation.IDENTITY;
+            }
+            return result;
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new ModelFormatException(where + ": metadata: " + e.getMessage());
+        }
+    }
+
+    private static String shape(final int[] shape)
+    {
+        return Arrays.toString(shape);
+    }
+
+    /**
+     * @param inputSize number of input features.
+     * @return a builder that adds layers from the input to the head.
+     */
+    public static Builder builder(final int inputSize)
+    {
+        return new Builder(inputSize);
+    }
+
+    /** @return number of layers (weight matrices). */
+    public int layers()
+    {
+        return weights.length;
+    }
+
+    /** @return number of input features. */
+    public int inputSize()
+    {
+        return sizes[0];
+    }
+
+    /** @return number of classes: the size of the last layer's output. */
+    public int classes()
+    {
+        return sizes[sizes.length - 1];
+    }
+
+    /** @param layer a layer index. @return its number of inputs. */
+    public int inputSize(final int layer)
+    {
+        return sizes[layer];
+    }
+
+    /** @param layer a layer index. @return its number of outputs. */
+    public int outputSize(final int layer)
+    {
+        return sizes[layer + 1];
+    }
+
+    /** @param layer a layer index. @return the activation applied to its output. */
+    public Activation activation(final int layer)
+    {
+        return activations[layer];
+    }
+
+    /** @param layer a layer index. @return a read-only view of its weight, {@code [out, in]} row-major. */
+    public FloatBuffer weight(final int layer)
+    {
+        return FloatBuffer.wrap(weights[layer]).asReadOnlyBuffer();
+    }
+
+    /** @param layer a layer index. @return a read-only view of its bias. */
+    public FloatBuffer bias(final int layer)
+    {
+        return FloatBuffer.wrap(biases[layer]).asReadOnlyBuffer();
+    }
+
+    /** @return total number of weights and biases. */
+    public long parameterCount()
+    {
+        long n = 0;
+        for (int l = 0; l < layers(); l++)
+        {
+            n += (long)weights[l].length + biases[l].length;
+        }
+        return n;
+    }
+
+    @Override
+    public String toString()
+    {
+        final StringBuilder s = new StringBuilder("DenseNetwork[").append(sizes[0]);
+        for (int l = 0; l < layers(); l++)
+        {
+            s.append(" -> ").append(sizes[l + 1]);
+            if (activations[l] != Activation.IDENTITY)
+            {
+                s.append(' ').append(activations[l].name().toLowerCase(Locale.ROOT));
+            }
+        }
+        return s.append(']').toString();
+    }
+
+    /** Builds a {@link DenseNetwork} from arrays, layer by layer; the arrays are copied. Not thread-safe. */
+    public static final class Builder
+    {
+        private final List<Integer> sizes = new ArrayList<>();
+        private final List<float[]> weights = new ArrayList<>();
+        private final List<float[]> biases = new ArrayList<>();
+        private final List<Activation> activations = new ArrayList<>();
+
+        private Builder(final int inputSize)
+        {
+            if (inputSize < 1)
+            {
+                throw new IllegalArgumentException("input size must be >= 1, got " + inputSize);
+            }
+            sizes.add(inputSize);
+        }
+
+        /**
+         * Adds a layer after the previous one.
+         *
+         * @param weight     {@code [out, in]} row-major, {@code in} being the previous layer's output size.
+         * @param bias       {@code [out]}.
+         * @param activation applied to this layer's output (IDENTITY for the head).
+         * @return this builder.
+         */
+        public Builder layer(final float[] weight, final float[] bias, final Activation activation)
+        {
+            Objects.requireNonNull(weight, "weight");
+            Objects.requireNonNull(bias, "bias");
+            Objects.requireNonNull(activation, "activation");
+            final int in = sizes.get(sizes.size() - 1);
+            if (bias.length < 1)
+            {
+                throw new IllegalArgumentException("layer " + weights.size() + ": the bias is empty");
+            }
+            if (weight.length != (long)bias.length * in)
+            {
+                throw new IllegalArgumentException("layer " + weights.size() + ": weight has " + weight.length
+                    + " values, expected out * in = " + bias.length + " * " + in);
+            }
+            sizes.add(bias.length);
+            weights.add(weight.clone());
+            biases.add(bias.clone());
+            activations.add(activation);
+            return this;
+        }
+
+        /**
+         * Adds a layer after the previous one.
+         *
+         * @param weight     {@code weight[out][in]}.
+         * @param bias       {@code [out]}.
+         * @param activation applied to this layer's output.
+         * @return this builder.
+         */
+        public Builder layer(final float[][] weight, final float[] bias, final Activation activation)
+        {
+            Objects.requireNonNull(weight, "weight");
+            final int in = sizes.get(sizes.size() - 1);
+            final float[] flat = new float[weight.length * in];
+            for (int o = 0; o < weight.length; o++)
+            {
+                if (weight[o].length != in)
+                {
+                    throw new IllegalArgumentException("layer " + weights.size() + ": weight row " + o + " has "
+                        + weight[o].length + " values, expected " + in);
+                }
+                System.arraycopy(weight[o], 0, flat, o * in, in);
+            }
+            if (weight.length != bias.length)
+            {
+                throw new IllegalArgumentException("layer " + weights.size() + ": weight has " + weight.length
+                    + " rows but the bias has " + bias.length + " values");
+            }
+            return layer(flat, bias, activation);
+        }
+
+        public DenseNetwork build()
+        {
+            if (weights.isEmpty())
+            {
+                throw new IllegalStateException("a network needs at least one layer");
+            }
+            return new DenseNetwork(sizes.stream().mapToInt(Integer::intValue).toArray(),
+                weights.toArray(new float[0][]), biases.toArray(new float[0][]), activations.toArray(new Activation[0]));
+        }
+    }
+}

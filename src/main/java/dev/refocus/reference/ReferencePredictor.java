@@ -1,0 +1,353 @@
+package dev.refocus.reference;
+
+import dev.refocus.Activation;
+import dev.refocus.DenseNetwork;
+import dev.refocus.ParameterSubset;
+import dev.refocus.Prediction;
+import dev.refocus.Predictor;
+import dev.refocus.RefocusConfig;
+
+import java.nio.FloatBuffer;
+
+/**
+ * Algorithm 1 of the paper, literally, in plain Java and double precision: the oracle every fast backend is
+ * tested against, not a backend to deploy. For every uncertain sample it copies all parameters (the clone),
+ * runs T steps of forward pass, loss gradient, hand-written backward pass, gradient clipping and SGD on the
+ * copy, then predicts with the copy. The copy lives in a buffer allocated once, so even this predictor
+ * allocates nothing per call.
+ *
+ * <p><b>Note:</b> This class is not thread-safe; see {@link Predictor}.
+ */
+public final class ReferencePredictor extends Predictor
+{
+    private final int layers;
+    private final Activation[] activations;
+    private final ParameterSubset subset;
+    private final int steps;
+    private final float clipNorm;
+    private final ReferenceFocusHead head;
+
+    // theta: the network's parameters in double, never written after construction
+    private final double[][] weights;
+    private final double[][] biases;
+    // theta': the per-sample clone that the SGD steps write
+    private final double[][] cloneWeights;
+    private final double[][] cloneBiases;
+    private final double[][] gradWeights;
+    private final double[][] gradBiases;
+    // act[l] is the input of layer l, act[layers] the logits; pre[l] = W_l act[l] + b_l
+    private final double[][] act;
+    private final double[][] pre;
+    private final double[][] delta;
+    private final double[] dlogits;
+
+    /**
+     * @param network the model.
+     * @param config  the refocus configuration; checked against the network.
+     * @throws IllegalArgumentException if the configuration does not fit the network.
+     */
+    public ReferencePredictor(final DenseNetwork network, final RefocusConfig config)
+    {
+        super(network.inputSize(), network.classes(), config);
+        config.checkFits(network.classes(), network.layers());
+        this.layers = network.layers();
+        this.activations = new Activation[layers];
+        this.subset = config.parameters();
+        this.steps = config.steps();
+        this.clipNorm = config.clipNorm();
+        this.head = new ReferenceFocusHead(network.classes(), config);
+        this.weights = new double[layers][];
+        this.biases = new double[layers][];
+        this.cloneWeights = new double[layers][];
+        this.cloneBiases = new double[layers][];
+        this.gradWeights = new double[layers][];
+        this.gradBiases = new double[layers][];
+        this.act = new double[layers + 1][];
+        this.pre = new double[layers][];
+        this.delta = new double[layers][];
+        act[0] = new double[network.inputSize()];
+        for (int l = 0; l < layers; l++)
+        {
+            activations[l] = network.activation(l);
+            weights[l] = toDouble(network.weight(l));
+            biases[l] = toDouble(network.bias(l));
+            cloneWeights[l] = new double[weights[l].length];
+            cloneBiases[l] = new double[biases[l].length];
+            gradWeights[l] = new double[weights[l].length];
+            gradBiases[l] = new double[biases[l].length];
+            pre[l] = new double[network.outputSize(l)];
+            act[l + 1] = new double[network.outputSize(l)];
+            delta[l] = new double[network.outputSize(l)];
+        }
+        this.dlogits = new double[network.classes()];
+    }
+
+    private static double[] toDouble(final FloatBuffer values)
+    {
+        final double[] result = new double[values.remaining()];
+        for (int i = 0; i < result.length; i++)
+        {
+            result[i] = values.get(i);
+        }
+        return result;
+    }
+
+    @Override
+    protected void loadInput(final float[] input)
+    {
+        for (int i = 0; i < act[0].length; i++)
+        {
+            act[0][i] = input[i];
+        }
+    }
+
+    @Override
+    protected void loadInput(final FloatBuffer input)
+    {
+        final int base = input.position();
+        for (int i = 0; i < act[0].length; i++)
+        {
+            act[0][i] = input.get(base + i);
+        }
+    }
+
+    @Override
+    protected void run(final float learningRate, final float marginThreshold, final Prediction out)
+    {
+        final float[] logitsOut = logits(out);
+        final double[] z = act[layers];
+        forward(weights, biases);
+        final double margin = head.rank(z);
+        final int initial = head.top();
+        if (!(margin < marginThreshold))
+        {
+            copy(z, logitsOut);
+            complete(out, initial, initial, false, (float)margin);
+            return;
+        }
+
+        cloneParameters();
+        for (int t = 0; t < steps; t++)
+        {
+            forward(cloneWeights, cloneBiases);
+            head.logitGrad(z, dlogits);
+            backward();
+            clipGradient();
+            sgdStep(learningRate);
+        }
+        forward(cloneWeights, cloneBiases);
+        copy(z, logitsOut);
+        complete(out, initial, head.best(z), true, (float)margin);
+    }
+
+    /** The input is act[0]; fills pre and act with the given parameters. */
+    void forward(final double[][] w, final double[][] b)
+    {
+        for (int l = 0; l < layers; l++)
+        {
+            final double[] in = act[l];
+            final double[] h = pre[l];
+            final double[] a = act[l + 1];
+            for (int o = 0; o < h.length; o++)
+            {
+                double s = b[l][o];
+                final int row = o * in.length;
+                for (int i = 0; i < in.length; i++)
+                {
+                    s += w[l][row + i] * in[i];
+                }
+                h[o] = s;
+                a[o] = activate(activations[l], s);
+            }
+        }
+    }
+
+    /** Gradients of the adapted parameters of the clone, from dlogits and the activations of its forward pass. */
+    void backward()
+    {
+        final int first = subset.firstAdaptedLayer(layers);
+        final double[] top = delta[layers - 1];
+        for (int o = 0; o < top.length; o++)
+        {
+            top[o] = dlogits[o] * derivative(activations[layers - 1], pre[layers - 1][o], act[layers][o]);
+        }
+        for (int l = layers - 1; l >= first; l--)
+        {
+            final double[] d = delta[l];
+            final double[] in = act[l];
+            if (subset.adaptsWeight(l, layers))
+            {
+                for (int o = 0; o < d.length; o++)
+                {
+                    for (int i = 0; i < in.length; i++)
+                    {
+                        gradWeights[l][o * in.length + i] = d[o] * in[i];
+                    }
+                }
+            }
+            if (subset.adaptsBias(l, layers))
+            {
+                System.arraycopy(d, 0, gradBiases[l], 0, d.length);
+            }
+            if (l > first)
+            {
+                final double[] below = delta[l - 1];
+                for (int i = 0; i < in.length; i++)
+                {
+                    double s = 0.0;
+                    for (int o = 0; o < d.length; o++)
+                    {
+                        s += cloneWeights[l][o * in.length + i] * d[o];
+                    }
+                    below[i] = s * derivative(activations[l - 1], pre[l - 1][i], in[i]);
+                }
+            }
+        }
+    }
+
+    /** clip_grad_norm_ over the adapted parameters: scale by min(1, c / (norm + 1e-6)), as PyTorch does. */
+    private void clipGradient()
+    {
+        if (clipNorm == 0.0f)
+        {
+            return;
+        }
+        double squares = 0.0;
+        for (int l = 0; l < layers; l++)
+        {
+            squares += subset.adaptsWeight(l, layers) ? sumOfSquares(gradWeights[l]) : 0.0;
+            squares += subset.adaptsBias(l, layers) ? sumOfSquares(gradBiases[l]) : 0.0;
+        }
+        final double scale = Math.min(1.0, clipNorm / (Math.sqrt(squares) + 1e-6));
+        for (int l = 0; l < layers; l++)
+        {
+            scale(gradWeights[l], scale);
+            scale(gradBiases[l], scale);
+        }
+    }
+
+    private void sgdStep(final float learningRate)
+    {
+        for (int l = 0; l < layers; l++)
+        {
+            if (subset.adaptsWeight(l, layers))
+            {
+                axpy(-learningRate, gradWeights[l], cloneWeights[l]);
+            }
+            if (subset.adaptsBias(l, layers))
+            {
+                axpy(-learningRate, gradBiases[l], cloneBiases[l]);
+            }
+        }
+    }
+
+    /** Algorithm 1, line 1: the clone of every parameter. */
+    void cloneParameters()
+    {
+        for (int l = 0; l < layers; l++)
+        {
+            System.arraycopy(weights[l], 0, cloneWeights[l], 0, weights[l].length);
+            System.arraycopy(biases[l], 0, cloneBiases[l], 0, biases[l].length);
+        }
+    }
+
+    // --- package-private views for the gradient tests
+
+    double[][] parameterWeights()
+    {
+        return cloneWeights;
+    }
+
+    double[][] parameterBiases()
+    {
+        return cloneBiases;
+    }
+
+    double[][] gradientWeights()
+    {
+        return gradWeights;
+    }
+
+    double[][] gradientBiases()
+    {
+        return gradBiases;
+    }
+
+    double[] logitsOfLastForward()
+    {
+        return act[layers];
+    }
+
+    double[] dlogits()
+    {
+        return dlogits;
+    }
+
+    ReferenceFocusHead head()
+    {
+        return head;
+    }
+
+    // --- small numeric helpers
+
+    static double activate(final Activation activation, final double h)
+    {
+        switch (activation)
+        {
+            case RELU:
+                return h > 0.0 ? h : 0.0;
+            case TANH:
+                return Math.tanh(h);
+            default:
+                return h;
+        }
+    }
+
+    /** d act / d h, from the pre-activation h and the output a. */
+    static double derivative(final Activation activation, final double h, final double a)
+    {
+        switch (activation)
+        {
+            case RELU:
+                return h > 0.0 ? 1.0 : 0.0;
+            case TANH:
+                return 1.0 - a * a;
+            default:
+                return 1.0;
+        }
+    }
+
+    private static double sumOfSquares(final double[] v)
+    {
+        double s = 0.0;
+        for (final double x : v)
+        {
+            s += x * x;
+        }
+        return s;
+    }
+
+    private static void scale(final double[] v, final double factor)
+    {
+        for (int i = 0; i < v.length; i++)
+        {
+            v[i] *= factor;
+        }
+    }
+
+    private static void axpy(final double alpha, final double[] x, final double[] y)
+    {
+        for (int i = 0; i < y.length; i++)
+        {
+            y[i] += alpha * x[i];
+        }
+    }
+
+    private static void copy(final double[] from, final float[] to)
+    {
+        for (int i = 0; i < to.length; i++)
+        {
+            to[i] = (float)from[i];
+        }
+    }
+}

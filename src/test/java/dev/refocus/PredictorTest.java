@@ -1,0 +1,182 @@
+package dev.refocus;
+
+import com.sun.management.ThreadMXBean;
+import dev.refocus.reference.ReferencePredictor;
+import dev.refocus.testing.RandomNetworks;
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+import static dev.refocus.RefocusConfigTest.assertMessage;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The contract every predictor shares, checked on the reference backend. */
+class PredictorTest
+{
+    // the head scaled by 0.05 makes most samples uncertain
+    private static final DenseNetwork NETWORK = RandomNetworks.network(5, Activation.RELU, 0.05f, 8, 16, 12, 5);
+    private static final RefocusConfig CONFIG = RefocusConfig.builder(0.5f).build();
+
+    @Test
+    void shouldRejectBadCallsBeforeAnyWork()
+    {
+        try (Predictor predictor = new ReferencePredictor(NETWORK, CONFIG))
+        {
+            final Prediction out = predictor.newPrediction();
+            assertMessage("input has 7 features, the model takes 8", () -> predictor.predict(new float[7], out));
+            final float[] nan = new float[8];
+            nan[3] = Float.NaN;
+            assertMessage("input[3] is NaN", () -> predictor.predict(nan, out));
+            assertMessage("learning rate", () -> predictor.predict(new float[8], -1.0f, 0.16f, out));
+            assertMessage("learning rate", () -> predictor.predict(new float[8], Float.NaN, 0.16f, out));
+            assertMessage("margin threshold", () -> predictor.predict(new float[8], 0.1f, 2.0f, out));
+            assertMessage("result holds 3 classes", () -> predictor.predict(new float[8], new Prediction(3)));
+            assertMessage("input has 9 features",
+                () -> predictor.predict(FloatBuffer.allocate(9), out));
+            assertThrows(NullPointerException.class, () -> predictor.predict((float[])null, out));
+            assertThrows(NullPointerException.class, () -> predictor.predict(new float[8], null));
+        }
+    }
+
+    @Test
+    void shouldRefuseUseAfterClose()
+    {
+        final Predictor predictor = new ReferencePredictor(NETWORK, CONFIG);
+        predictor.close();
+        predictor.close();
+        assertTrue(predictor.isClosed());
+        final IllegalStateException e = assertThrows(IllegalStateException.class,
+            () -> predictor.predict(new float[8], new Prediction(5)));
+        assertTrue(e.getMessage().contains("closed"));
+    }
+
+    @Test
+    void shouldBelongToTheFirstThreadThatPredicts() throws InterruptedException
+    {
+        try (Predictor predictor = new ReferencePredictor(NETWORK, CONFIG))
+        {
+            final Prediction out = predictor.newPrediction();
+            predictor.predict(new float[8], out);
+            final CompletableFuture<Void> other = CompletableFuture.runAsync(
+                () -> predictor.predict(new float[8], new Prediction(5)));
+            final ExecutionException e = assertThrows(ExecutionException.class, other::get);
+            assertInstanceOf(IllegalStateException.class, e.getCause());
+            assertTrue(e.getCause().getMessage().contains("one predictor per thread"));
+        }
+    }
+
+    @Test
+    void shouldReadArraysAndBuffersAlike()
+    {
+        final Random random = new Random(1);
+        try (Predictor predictor = new ReferencePredictor(NETWORK, CONFIG))
+        {
+            final Prediction fromArray = predictor.newPrediction();
+            final Prediction fromBuffer = predictor.newPrediction();
+            final FloatBuffer direct = ByteBuffer.allocateDirect(4 * 20).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            for (int i = 0; i < 50; i++)
+            {
+                final float[] x = RandomNetworks.gaussian(random, 8);
+                predictor.predict(x, fromArray);
+                direct.clear().position(5);
+                direct.put(x).flip().position(5);
+                predictor.predict(direct, fromBuffer);
+                assertEquals(5, direct.position());
+                assertEquals(fromArray.finalClass(), fromBuffer.finalClass());
+                assertArrayEquals(fromArray.logits(), fromBuffer.logits());
+            }
+        }
+    }
+
+    @Test
+    void shouldReturnThePlainForwardWhenTheLearningRateIsZeroOrTheSampleCertain()
+    {
+        final Random random = new Random(2);
+        try (Predictor predictor = new ReferencePredictor(NETWORK, CONFIG))
+        {
+            final Prediction plain = predictor.newPrediction();
+            final Prediction still = predictor.newPrediction();
+            int adapted = 0;
+            for (int i = 0; i < 100; i++)
+            {
+                final float[] x = RandomNetworks.gaussian(random, 8);
+                predictor.predict(x, 0.5f, 0.0f, plain); // d = 0: nothing is uncertain
+                assertFalse(plain.adapted());
+                assertEquals(plain.initialClass(), plain.finalClass());
+                predictor.predict(x, 0.0f, 1.0f, still); // eta = 0: the step changes nothing
+                adapted += still.adapted() ? 1 : 0;
+                assertEquals(plain.margin(), still.margin());
+                assertEquals(plain.finalClass(), still.finalClass());
+                assertArrayEquals(plain.logits(), still.logits(), 1e-6f);
+            }
+            assertTrue(adapted > 90, "d = 1 adapts almost every sample: " + adapted);
+        }
+    }
+
+    @Test
+    void shouldChangeSomeAnswersWithALargeLearningRate()
+    {
+        final Random random = new Random(3);
+        try (Predictor predictor = new ReferencePredictor(NETWORK, CONFIG))
+        {
+            final Prediction out = predictor.newPrediction();
+            int adapted = 0;
+            int changed = 0;
+            for (int i = 0; i < 200; i++)
+            {
+                predictor.predict(RandomNetworks.gaussian(random, 8), 5.0f, 0.16f, out);
+                adapted += out.adapted() ? 1 : 0;
+                changed += out.changed() ? 1 : 0;
+                assertTrue(out.adapted() || !out.changed());
+            }
+            assertTrue(adapted > 50, "adapted " + adapted);
+            assertTrue(changed > 0, "changed " + changed);
+        }
+    }
+
+    @Test
+    void shouldNotAllocateWhilePredicting()
+    {
+        final ThreadMXBean threads = (ThreadMXBean)ManagementFactory.getThreadMXBean();
+        final long self = Thread.currentThread().getId();
+        final Random random = new Random(4);
+        final float[][] inputs = new float[64][];
+        for (int i = 0; i < inputs.length; i++)
+        {
+            inputs[i] = RandomNetworks.gaussian(random, 8);
+        }
+        final RefocusConfig config = CONFIG.toBuilder().steps(2).candidates(4, 0, 2, 1).build();
+        try (Predictor predictor = new ReferencePredictor(NETWORK, config))
+        {
+            final Prediction out = predictor.newPrediction();
+            int adapted = 0;
+            for (int round = 0; round < 3; round++) // the first rounds warm up the JIT
+            {
+                adapted = 0;
+                final long before = threads.getThreadAllocatedBytes(self);
+                for (int i = 0; i < inputs.length; i++)
+                {
+                    predictor.predict(inputs[i], 0.5f, i % 2 == 0 ? 1.0f : 0.0f, out); // both paths
+                    adapted += out.adapted() ? 1 : 0;
+                }
+                final long allocated = threads.getThreadAllocatedBytes(self) - before;
+                if (round == 2)
+                {
+                    assertEquals(0, allocated, "bytes allocated by 64 predictions");
+                }
+            }
+            assertEquals(inputs.length / 2, adapted, "both paths ran");
+        }
+    }
+}
