@@ -22,7 +22,7 @@ from torch import nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
 SUBSET = 3000
-EPOCHS, BATCH, LR = 12, 128, 1e-3
+EPOCHS, BATCH, LR = 6, 128, 1e-3
 
 
 def read_idx(path):

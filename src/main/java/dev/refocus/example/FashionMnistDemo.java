@@ -25,7 +25,9 @@ public final class FashionMnistDemo
     static final String IMAGES = "test-3000-images-idx3-ubyte.gz";
     static final String LABELS = "test-3000-labels-idx1-ubyte.gz";
     /** The learning rate the example's sweep found best for weighted iFo (examples/fashion-mnist/sweep-results.txt). */
-    static final float ETA = 0.02f;
+    static final float ETA = 0.65536f;
+    /** A few rates of the paper's grid 5e-6 * 2^k around it. */
+    private static final float[] SWEEP = {0.02048f, 0.08192f, 0.32768f, 1.31072f};
 
     private FashionMnistDemo()
     {
@@ -59,7 +61,7 @@ public final class FashionMnistDemo
         }
         System.out.println();
         System.out.println("the learning rate matters (the paper tunes it per model):");
-        for (final float eta : new float[] {ETA / 4, ETA / 2, ETA * 2, ETA * 4})
+        for (final float eta : SWEEP)
         {
             report(network, Method.IFO_WEIGHTED, eta, images, labels);
             report(network, Method.DOFO, eta, images, labels);
