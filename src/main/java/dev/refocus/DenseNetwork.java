@@ -1,6 +1,7 @@
 package dev.refocus;
 
 import dev.refocus.internal.SafetensorsFile;
+import org.bytedeco.javacpp.FloatPointer;
 
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -38,6 +39,8 @@ public final class DenseNetwork
     private final float[][] weights;
     private final float[][] biases;
     private final Activation[] activations;
+    // the off-heap copy the native backends share, made on first use: W0, b0, W1, b1, ... contiguous
+    private volatile FloatPointer parameterBlock;
 
     private DenseNetwork(final int[] sizes, final float[][] weights, final float[][] biases,
         final Activation[] activations)
@@ -254,6 +257,37 @@ public final class DenseNetwork
             n += (long)weights[l].length + biases[l].length;
         }
         return n;
+    }
+
+    /**
+     * The parameters off-heap, in the layout of {@code refocus/dense.h}: W<sub>0</sub>, b<sub>0</sub>,
+     * W<sub>1</sub>, b<sub>1</sub>, ... contiguous. Made once, on first use, and shared read-only by every native
+     * predictor of this network; JavaCPP frees it when the network is unreachable.
+     */
+    FloatPointer parameterBlock()
+    {
+        FloatPointer block = parameterBlock;
+        if (block == null)
+        {
+            synchronized (this)
+            {
+                block = parameterBlock;
+                if (block == null)
+                {
+                    block = new FloatPointer(parameterCount());
+                    long offset = 0;
+                    for (int l = 0; l < layers(); l++)
+                    {
+                        block.position(offset).put(weights[l]);
+                        offset += weights[l].length;
+                        block.position(offset).put(biases[l]);
+                        offset += biases[l].length;
+                    }
+                    parameterBlock = block.position(0);
+                }
+            }
+        }
+        return block;
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.refocus;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.FloatBuffer;
 import java.util.Objects;
 
@@ -11,15 +13,35 @@ import java.util.Objects;
  *
  * <p><b>Note:</b> A predictor is not thread-safe: it owns its workspace. It belongs to the first thread that
  * predicts with it, and a call from any other thread throws {@link IllegalStateException}. Use one predictor per
- * thread; the network and the configuration are shared safely. {@link #close()} may be called from any thread.
+ * thread; the network and the configuration are shared safely. {@link #close()} may be called from any thread; while
+ * a prediction is running it fails with {@link IllegalStateException} instead of freeing memory in use.
  */
 public abstract class Predictor implements AutoCloseable
 {
     private final int inputSize;
     private final int classes;
     private final RefocusConfig config;
-    private volatile boolean closed;
     private Thread owner;
+
+    // IDLE -> BUSY for the length of a call, IDLE -> CLOSED once: close() never frees what a call uses
+    private static final int IDLE = 0;
+    private static final int BUSY = 1;
+    private static final int CLOSED = 2;
+    private static final VarHandle STATE;
+    @SuppressWarnings("unused") // accessed through STATE
+    private volatile int state;
+
+    static
+    {
+        try
+        {
+            STATE = MethodHandles.lookup().findVarHandle(Predictor.class, "state", int.class);
+        }
+        catch (final ReflectiveOperationException e)
+        {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /**
      * @param inputSize number of input features.
@@ -80,13 +102,19 @@ public abstract class Predictor implements AutoCloseable
         final Prediction out)
     {
         Objects.requireNonNull(input, "input");
-        checkCall(input.length, learningRate, marginThreshold, out);
-        for (int i = 0; i < inputSize; i++)
+        checkCall(input.length, inputSize, learningRate, marginThreshold);
+        checkResult(out);
+        checkFinite(input, 0, inputSize);
+        acquire();
+        try
         {
-            checkFinite(input[i], i);
+            loadInput(input);
+            run(learningRate, marginThreshold, out);
         }
-        loadInput(input);
-        run(learningRate, marginThreshold, out);
+        finally
+        {
+            release();
+        }
     }
 
     /**
@@ -114,31 +142,44 @@ public abstract class Predictor implements AutoCloseable
         final Prediction out)
     {
         Objects.requireNonNull(input, "input");
-        checkCall(input.remaining(), learningRate, marginThreshold, out);
-        final int base = input.position();
-        for (int i = 0; i < inputSize; i++)
+        checkCall(input.remaining(), inputSize, learningRate, marginThreshold);
+        checkResult(out);
+        checkFinite(input, inputSize);
+        acquire();
+        try
         {
-            checkFinite(input.get(base + i), i);
+            loadInput(input);
+            run(learningRate, marginThreshold, out);
         }
-        loadInput(input);
-        run(learningRate, marginThreshold, out);
+        finally
+        {
+            release();
+        }
     }
 
-    /** Releases the workspace. Idempotent; the predictor cannot be used afterwards. */
+    /**
+     * Releases the workspace. Idempotent; the predictor cannot be used afterwards.
+     *
+     * @throws IllegalStateException if a prediction is running on another thread.
+     */
     @Override
     public final void close()
     {
-        if (!closed)
+        final int was = (int)STATE.compareAndExchange(this, IDLE, CLOSED);
+        if (was == BUSY)
         {
-            closed = true;
-            release();
+            throw new IllegalStateException("attempt to close a predictor while it is predicting");
+        }
+        if (was == IDLE)
+        {
+            free();
         }
     }
 
     /** @return whether {@link #close()} was called. */
     public final boolean isClosed()
     {
-        return closed;
+        return state == CLOSED;
     }
 
     /** Copies the input into the workspace; it has been validated. */
@@ -151,8 +192,28 @@ public abstract class Predictor implements AutoCloseable
     protected abstract void run(float learningRate, float marginThreshold, Prediction out);
 
     /** Frees what the backend holds; called once by {@link #close()}. */
-    protected void release()
+    protected void free()
     {
+    }
+
+    /**
+     * For backends with calls of their own: marks the predictor busy, so that {@link #close()} waits for no one
+     * and frees nothing in use. Pair it with {@link #release()} in a finally block, after the checks.
+     *
+     * @throws IllegalStateException if the predictor is closed.
+     */
+    protected final void acquire()
+    {
+        if (!STATE.compareAndSet(this, IDLE, BUSY))
+        {
+            throw new IllegalStateException("the predictor is closed");
+        }
+    }
+
+    /** Ends what {@link #acquire()} began. */
+    protected final void release()
+    {
+        STATE.setRelease(this, IDLE);
     }
 
     /** For backends: the array {@code out}'s logits are written to. */
@@ -168,10 +229,17 @@ public abstract class Predictor implements AutoCloseable
         out.set(initialClass, finalClass, adapted, margin);
     }
 
-    private void checkCall(final int length, final float learningRate, final float marginThreshold,
-        final Prediction out)
+    /**
+     * For backends: the checks of every call, before any work. Binds the predictor to the calling thread on first
+     * use.
+     *
+     * @param length   number of input values the caller passed.
+     * @param expected number of input values the call takes.
+     */
+    protected final void checkCall(final int length, final int expected, final float learningRate,
+        final float marginThreshold)
     {
-        if (closed)
+        if (state == CLOSED)
         {
             throw new IllegalStateException("the predictor is closed");
         }
@@ -185,25 +253,48 @@ public abstract class Predictor implements AutoCloseable
             }
             owner = current;
         }
-        Objects.requireNonNull(out, "out");
-        if (length != inputSize)
+        if (length != expected)
         {
-            throw new IllegalArgumentException("input has " + length + " features, the model takes " + inputSize);
-        }
-        if (out.classes() != classes)
-        {
-            throw new IllegalArgumentException("the result holds " + out.classes() + " classes, the model has "
-                + classes + " (use newPrediction())");
+            throw new IllegalArgumentException("input has " + length + " features, the call takes " + expected);
         }
         Checks.learningRate(learningRate);
         Checks.marginThreshold(marginThreshold);
     }
 
-    private static void checkFinite(final float value, final int index)
+    /** For backends: {@code out} is a result of this predictor's size. */
+    protected final void checkResult(final Prediction out)
     {
-        if (!Float.isFinite(value))
+        Objects.requireNonNull(out, "out");
+        if (out.classes() != classes)
         {
-            throw new IllegalArgumentException("input[" + index + "] is " + value + "; inputs must be finite");
+            throw new IllegalArgumentException("the result holds " + out.classes() + " classes, the model has "
+                + classes + " (use newPrediction())");
+        }
+    }
+
+    /** For backends: every value of {@code input[from, from + length)} is finite. */
+    protected static void checkFinite(final float[] input, final int from, final int length)
+    {
+        for (int i = from; i < from + length; i++)
+        {
+            if (!Float.isFinite(input[i]))
+            {
+                throw new IllegalArgumentException("input[" + i + "] is " + input[i] + "; inputs must be finite");
+            }
+        }
+    }
+
+    /** For backends: the next {@code length} values of {@code input}, from its position, are finite. */
+    protected static void checkFinite(final FloatBuffer input, final int length)
+    {
+        final int base = input.position();
+        for (int i = 0; i < length; i++)
+        {
+            final float value = input.get(base + i);
+            if (!Float.isFinite(value))
+            {
+                throw new IllegalArgumentException("input[" + i + "] is " + value + "; inputs must be finite");
+            }
         }
     }
 }

@@ -34,7 +34,7 @@ class PredictorTest
         try (Predictor predictor = new ReferencePredictor(NETWORK, CONFIG))
         {
             final Prediction out = predictor.newPrediction();
-            assertMessage("input has 7 features, the model takes 8", () -> predictor.predict(new float[7], out));
+            assertMessage("input has 7 features, the call takes 8", () -> predictor.predict(new float[7], out));
             final float[] nan = new float[8];
             nan[3] = Float.NaN;
             assertMessage("input[3] is NaN", () -> predictor.predict(nan, out));
