@@ -1,0 +1,83 @@
+package dev.refocus.torch;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.pytorch.global.torch;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * Loads libtorch from the bytedeco pytorch jars, once per process. Every class of this package calls
+ * {@link #load()} before it touches a libtorch class.
+ *
+ * <p>Why not simply let the first libtorch class load itself: on a cold JavaCPP cache the Loader extracts and
+ * loads {@code libtorch.so} before {@code libtorch_cpu.so} is extracted next to it, so the dynamic linker resolves
+ * {@code libtorch_cpu.so} from the system's library path instead. Where Debian's libtorch (1.13, pulled in by
+ * {@code python3-torch}) is installed, two libtorch versions then end up in one process and it crashes. Extracting
+ * every library of the jar first makes {@code $ORIGIN} resolve to the JavaCPP copy.
+ *
+ * <p><b>Note:</b> This class is thread-safe.
+ */
+final class Libtorch
+{
+    private static volatile boolean loaded;
+
+    private Libtorch()
+    {
+    }
+
+    /**
+     * Extracts and loads libtorch if this process has not done so yet.
+     *
+     * @throws UncheckedIOException if the libraries cannot be extracted into the JavaCPP cache.
+     */
+    static void load()
+    {
+        if (!loaded)
+        {
+            synchronized (Libtorch.class)
+            {
+                if (!loaded)
+                {
+                    extract(Loader.getPlatform());
+                    extract(Loader.getPlatform() + "-gpu"); // present only with -Ptorch-gpu
+                    Loader.load(torch.class);
+                    loaded = true;
+                }
+            }
+        }
+    }
+
+    /**
+     * @param e an exception libtorch threw through JavaCPP.
+     * @return its cause in one line: the last "...Error: ..." line of a TorchScript traceback, or the first line
+     * (libtorch appends a C++ stack trace to its messages).
+     */
+    static String reason(final RuntimeException e)
+    {
+        final String message = e.getMessage() == null ? e.toString() : e.getMessage();
+        final String[] lines = message.split("\n");
+        for (int i = lines.length - 1; i >= 0; i--)
+        {
+            final int colon = lines[i].indexOf("Error: ");
+            if (colon > 0 && lines[i].substring(0, colon).matches("\\w+"))
+            {
+                return lines[i].substring(colon + "Error: ".length()).trim();
+            }
+        }
+        return lines[0].trim();
+    }
+
+    private static void extract(final String platform)
+    {
+        try
+        {
+            Loader.cacheResources("/org/bytedeco/pytorch/" + platform + "/");
+        }
+        catch (final IOException e)
+        {
+            throw new UncheckedIOException("cannot extract libtorch (" + platform + ") into the JavaCPP cache "
+                + "(system property org.bytedeco.javacpp.cachedir)", e);
+        }
+    }
+}
