@@ -3,6 +3,7 @@ package dev.refocus;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -158,6 +159,47 @@ public abstract class Predictor implements AutoCloseable
     }
 
     /**
+     * Predicts one sample at several learning rates, as a tuning sweep does: {@code out} gets the plain pass's
+     * initial class, margin and decision (and the result at the last rate), {@code finalClasses[k]} the answer at
+     * {@code learningRates[k]} (the initial class when the sample is certain). Backends that can take one gradient
+     * and re-predict at every rate with forward passes only (the paper's sweep, exact for T = 1) do so.
+     *
+     * @param input           {@link #inputSize()} finite features.
+     * @param learningRates   the rates, each finite and &ge; 0.
+     * @param marginThreshold d, in [0, 1].
+     * @param out             receives the plain decision.
+     * @param finalClasses    receives one answer per rate; at least as long as {@code learningRates}.
+     */
+    public final void sweep(final float[] input, final float[] learningRates, final float marginThreshold,
+        final Prediction out, final int[] finalClasses)
+    {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(learningRates, "learningRates");
+        Objects.requireNonNull(finalClasses, "finalClasses");
+        if (learningRates.length == 0 || finalClasses.length < learningRates.length)
+        {
+            throw new IllegalArgumentException("a sweep needs at least one rate and one answer slot per rate");
+        }
+        for (final float eta : learningRates)
+        {
+            Checks.learningRate(eta);
+        }
+        checkCall(input.length, inputSize, learningRates[0], marginThreshold);
+        checkResult(out);
+        checkFinite(input, 0, inputSize);
+        acquire();
+        try
+        {
+            loadInput(input);
+            runSweep(learningRates, marginThreshold, out, finalClasses);
+        }
+        finally
+        {
+            release();
+        }
+    }
+
+    /**
      * Releases the workspace. Idempotent; the predictor cannot be used afterwards.
      *
      * @throws IllegalStateException if a prediction is running on another thread.
@@ -190,6 +232,24 @@ public abstract class Predictor implements AutoCloseable
 
     /** Predicts the loaded input into {@code out}; arguments have been validated. */
     protected abstract void run(float learningRate, float marginThreshold, Prediction out);
+
+    /**
+     * The sweep of the loaded input; by default one whole prediction per rate. Arguments have been validated.
+     */
+    protected void runSweep(final float[] learningRates, final float marginThreshold, final Prediction out,
+        final int[] finalClasses)
+    {
+        for (int k = 0; k < learningRates.length; k++)
+        {
+            run(learningRates[k], marginThreshold, out);
+            finalClasses[k] = out.finalClass();
+            if (!out.adapted())
+            {
+                Arrays.fill(finalClasses, 0, learningRates.length, out.initialClass()); // certain at any rate
+                return;
+            }
+        }
+    }
 
     /** Frees what the backend holds; called once by {@link #close()}. */
     protected void free()

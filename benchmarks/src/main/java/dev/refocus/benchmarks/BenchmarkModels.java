@@ -51,8 +51,14 @@ public final class BenchmarkModels
     /** @param name S, M or L. @return one input with standard normal features, fixed seed. */
     public static float[] input(final String name)
     {
+        return inputs(name, 1);
+    }
+
+    /** @param name S, M or L. @param n samples. @return n inputs, row-major, standard normal, fixed seed. */
+    public static float[] inputs(final String name, final int n)
+    {
         final Random random = new Random(1);
-        final float[] x = new float[sizes(name)[0]];
+        final float[] x = new float[n * sizes(name)[0]];
         for (int i = 0; i < x.length; i++)
         {
             x[i] = (float)random.nextGaussian();

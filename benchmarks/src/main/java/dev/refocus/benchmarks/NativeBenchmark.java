@@ -1,0 +1,125 @@
+package dev.refocus.benchmarks;
+
+import dev.refocus.DenseNetwork;
+import dev.refocus.NativePredictor;
+import dev.refocus.Prediction;
+import dev.refocus.RefocusConfig;
+import dev.refocus.reference.ReferencePredictor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Per-sample cost of the native CPU backend on the models of DESIGN.md section 5, one thread: the plain forward
+ * pass, a certain sample (forward and margin check), an uncertain sample in implicit and in shadow mode, a batch
+ * of 64 uncertain samples (per sample), and the plain-Java reference that copies the weights (Algorithm 1
+ * literally). The README reports each as a ratio to {@link #plainForward} of the same run.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(value = 1, jvmArgsAppend = "-Xmx6g")
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+public class NativeBenchmark
+{
+    static final float ETA = 0.0205f;
+    static final int BATCH = 64;
+
+    @Param({"S", "M", "L"})
+    public String model;
+
+    NativePredictor implicit;
+    NativePredictor shadow;
+    ReferencePredictor reference;
+    Prediction out;
+    Prediction[] outs;
+    float[] input;
+    float[] batch;
+
+    @Setup(Level.Trial)
+    public void setUp()
+    {
+        final DenseNetwork network = BenchmarkModels.network(model);
+        final RefocusConfig config = RefocusConfig.builder(ETA).build();
+        implicit = NativePredictor.create(network, config, NativePredictor.Mode.IMPLICIT, BATCH);
+        shadow = NativePredictor.create(network, config, NativePredictor.Mode.SHADOW, 1);
+        reference = new ReferencePredictor(network, config);
+        out = implicit.newPrediction();
+        outs = new Prediction[BATCH];
+        for (int i = 0; i < BATCH; i++)
+        {
+            outs[i] = implicit.newPrediction();
+        }
+        input = BenchmarkModels.input(model);
+        batch = BenchmarkModels.inputs(model, BATCH);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown()
+    {
+        implicit.close();
+        shadow.close();
+        reference.close();
+    }
+
+    @Benchmark
+    public int plainForward()
+    {
+        implicit.forward(input, out);
+        return out.finalClass();
+    }
+
+    /** Margin threshold 0: the sample is certain. */
+    @Benchmark
+    public int certain()
+    {
+        implicit.predict(input, ETA, 0.0f, out);
+        return out.finalClass();
+    }
+
+    /** Margin threshold 1: the sample adapts. */
+    @Benchmark
+    public int uncertainImplicit()
+    {
+        implicit.predict(input, ETA, 1.0f, out);
+        return out.finalClass();
+    }
+
+    @Benchmark
+    public int uncertainShadow()
+    {
+        shadow.predict(input, ETA, 1.0f, out);
+        return out.finalClass();
+    }
+
+    /** 64 uncertain samples in one call; the score is per sample. */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public int uncertainBatch64()
+    {
+        implicit.predict(batch, BATCH, ETA, 1.0f, outs);
+        return outs[BATCH - 1].finalClass();
+    }
+
+    /** The clone-based reference, plain Java in double precision. */
+    @Benchmark
+    public int uncertainReference()
+    {
+        reference.predict(input, ETA, 1.0f, out);
+        return out.finalClass();
+    }
+}

@@ -1,0 +1,52 @@
+package dev.refocus.benchmarks;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Each benchmark measures what its name says: certain samples do not adapt, uncertain ones do, modes agree. */
+class NativeBenchmarkTest
+{
+    @ParameterizedTest
+    @ValueSource(strings = {"S", "M"})
+    void shouldTimeWhatTheNamesSay(final String model)
+    {
+        final NativeBenchmark b = new NativeBenchmark();
+        b.model = model;
+        b.setUp();
+        try
+        {
+            b.plainForward();
+            assertFalse(b.out.adapted());
+            final int plain = b.out.finalClass();
+            b.certain();
+            assertFalse(b.out.adapted());
+            assertEquals(plain, b.out.finalClass());
+
+            b.uncertainImplicit();
+            assertTrue(b.out.adapted());
+            final float[] implicit = b.out.logits().clone();
+            b.uncertainShadow();
+            assertTrue(b.out.adapted());
+            assertArrayEquals(implicit, b.out.logits(), 1e-4f);
+            b.uncertainReference();
+            assertTrue(b.out.adapted());
+            assertArrayEquals(implicit, b.out.logits(), 1e-3f);
+
+            b.uncertainBatch64();
+            for (int i = 0; i < NativeBenchmark.BATCH; i++)
+            {
+                assertTrue(b.outs[i].adapted(), "sample " + i);
+            }
+            assertArrayEquals(implicit, b.outs[0].logits(), 1e-4f); // the batch's first row is the single input
+        }
+        finally
+        {
+            b.tearDown();
+        }
+    }
+}

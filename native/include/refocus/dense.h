@@ -1,0 +1,115 @@
+/*
+ * The fused refocus step for dense networks on the CPU.
+ *
+ * A dense network is a chain of layers h_l = W_l a_l + b_l, a_{l+1} = act_l(h_l), with a_0 the input and
+ * a_L the logits. Its parameters live in one contiguous, read-only float block that any number of
+ * contexts share: W_0 ([sizes[1] x sizes[0]] row-major, PyTorch's [out, in]), b_0 ([sizes[1]]), W_1, b_1, ...
+ *
+ * refocus_dense_predict() runs, for every sample of a batch: the plain forward pass (keeping the activations
+ * it needs), the focus head (refocus/focus_head.h), and for an uncertain sample T steps of loss gradient,
+ * backward pass, gradient clipping and SGD on the adapted parameters theta', then the forward pass with
+ * theta'. theta' is never the shared block and is forgotten after the sample. Two ways to hold it:
+ *   - REFOCUS_MODE_IMPLICIT (the default): no weight is written. At batch size 1 the gradient of a layer is
+ *     rank one, dW = delta a^T, so W' a' + b' = W a' + b - eta * sum_t s_t delta_t (a_t^T a' + 1), where s_t
+ *     is the clipping factor of step t; the backward pass applies the same terms to W'^T delta. The first
+ *     adapted layer's input never changes, so its second forward pass comes from the cached one.
+ *   - REFOCUS_MODE_SHADOW: theta' is written out of place into the context's shadow buffer, only for tensors
+ *     whose gradient is non-zero, and the second forward pass reads it.
+ * Both give the predictions of the literal clone-based Algorithm 1 (dev.refocus.reference.ReferencePredictor,
+ * the oracle of the tests), up to float rounding.
+ *
+ * Memory: the caller provides all of it. refocus_dense_workspace_size() says how much a configuration needs;
+ * refocus_dense_init_static() lays the context out in it, and nothing is allocated afterwards. The caller
+ * writes samples into refocus_dense_inputs() and reads results from refocus_dense_logits(),
+ * refocus_dense_answers() and refocus_dense_margins(), all inside the workspace.
+ *
+ * Thread-safety: a context is used by one thread at a time; the parameter block is only read, so any number
+ * of contexts on any threads may share it.
+ */
+#ifndef REFOCUS_DENSE_H
+#define REFOCUS_DENSE_H
+
+#include "refocus/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Activations, applied element-wise to a layer's output. */
+#define REFOCUS_ACT_IDENTITY 0
+#define REFOCUS_ACT_RELU     1  /* derivative 0 at h = 0, as PyTorch */
+#define REFOCUS_ACT_TANH     2
+
+/* How theta' is held. */
+#define REFOCUS_MODE_IMPLICIT 0
+#define REFOCUS_MODE_SHADOW   1
+
+typedef struct refocus_dense_config_s {
+    int32_t n_layers;             /* L >= 1 */
+    const int32_t* sizes;         /* L + 1 sizes, each >= 1: the input size, then each layer's output size */
+    const int32_t* activations;   /* L REFOCUS_ACT_* codes */
+    const float* params;          /* the shared parameter block; must outlive every context built on it */
+    int32_t method;               /* REFOCUS_IFO_WEIGHTED ... REFOCUS_ENTROPY */
+    int32_t n_focus;              /* 2 <= n_focus < number of candidates (classes when there are none) */
+    int32_t steps;                /* T >= 1 */
+    float clip_norm;              /* clip the gradient to this global L2 norm before each step; 0 = off */
+    int32_t first_adapted_layer;  /* 0 <= first < L: layers below it keep their parameters */
+    int32_t biases_only;          /* 1: only the biases adapt (of the layers from first_adapted_layer on) */
+    const int32_t* candidates;    /* NULL for all classes, or n_candidates distinct classes */
+    int32_t n_candidates;
+    int32_t mode;                 /* REFOCUS_MODE_IMPLICIT or REFOCUS_MODE_SHADOW */
+    int32_t max_batch;            /* the most samples one call predicts, >= 1 */
+} refocus_dense_config;
+
+typedef struct refocus_dense_s refocus_dense;  /* opaque; lives in the caller's workspace */
+
+/*! refocus_dense_workspace_size() :
+ *  @return : the bytes refocus_dense_init_static() needs for this configuration (any alignment will do),
+ *            or 0 if the configuration is invalid. */
+REFOCUS_API size_t refocus_dense_workspace_size(const refocus_dense_config* cfg);
+
+/*! refocus_dense_init_static() :
+ *  Lays a context out in `workspace`, copying the configuration (and the candidates) into it; only `params`
+ *  is kept by reference. Nothing is allocated, now or later.
+ *  @return : the context, inside `workspace`, or NULL if the configuration is invalid or `size` is smaller
+ *            than refocus_dense_workspace_size(cfg). */
+REFOCUS_API refocus_dense* refocus_dense_init_static(void* workspace, size_t size, const refocus_dense_config* cfg);
+
+/*! refocus_dense_inputs() :
+ *  @return : where the caller writes the samples: max_batch rows of sizes[0] floats, row-major. */
+REFOCUS_API float* refocus_dense_inputs(refocus_dense* ctx);
+
+/*! refocus_dense_logits() :
+ *  @return : max_batch rows of C logits (C = sizes[L]): for each sample of the last call, its logits after
+ *            the step when it adapted, its plain logits otherwise. */
+REFOCUS_API float* refocus_dense_logits(refocus_dense* ctx);
+
+/*! refocus_dense_answers() :
+ *  @return : max_batch rows of 3 ints: {initial class, final class, 1 if adapted else 0} of each sample of the
+ *            last call; classes are taken among the candidates. */
+REFOCUS_API int32_t* refocus_dense_answers(refocus_dense* ctx);
+
+/*! refocus_dense_margins() :
+ *  @return : max_batch floats: the plain forward pass's margin p_(1) - p_(2) of each sample of the last call. */
+REFOCUS_API float* refocus_dense_margins(refocus_dense* ctx);
+
+/*! refocus_dense_predict() :
+ *  Predicts the first n samples of refocus_dense_inputs() with refocus: each sample adapts when its margin is
+ *  below `threshold`, with its own focus classes and its own theta', independent of the other samples.
+ *  Weights are read once per pass for the whole batch.
+ *  @return : the number of samples that adapted (>= 0), or an error code: REFOCUS_ERROR_ARGUMENT for n outside
+ *            [1, max_batch], a learning rate that is negative or not finite, or a threshold outside [0, 1];
+ *            REFOCUS_ERROR_NAN if a candidate logit is NaN (results are then undefined). */
+REFOCUS_API int32_t refocus_dense_predict(refocus_dense* ctx, int32_t n, float learning_rate, float threshold);
+
+/*! refocus_dense_forward() :
+ *  The plain forward pass of the first n samples, nothing else: writes their logits, and answers with
+ *  initial = final = the most likely candidate and adapted = 0. Margins are not computed.
+ *  @return : 0, or REFOCUS_ERROR_ARGUMENT for n outside [1, max_batch]. */
+REFOCUS_API int32_t refocus_dense_forward(refocus_dense* ctx, int32_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REFOCUS_DENSE_H */

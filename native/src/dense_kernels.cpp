@@ -1,0 +1,158 @@
+// The weight-matrix kernels of the dense step (dense_kernels.h), written with GCC vector types of eight
+// floats: one AVX2 register, half an AVX-512 one (Zen 4 splits those anyway), two SSE registers. Each dot
+// product keeps sixteen lanes of partial sums, so it needs no reassociation and no -ffast-math: results
+// keep IEEE semantics (NaN, infinities) and a fixed summation order.
+#include "dense_kernels.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#  define REFOCUS_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#  define REFOCUS_KERNEL
+#endif
+// Helpers must be inlined into the kernels: a helper left out of line is compiled for the baseline only.
+#define REFOCUS_INLINE inline __attribute__((always_inline))
+
+namespace refocus {
+namespace {
+
+typedef float f32x8 __attribute__((vector_size(32)));
+typedef float f32x4 __attribute__((vector_size(16)));
+typedef float f32x2 __attribute__((vector_size(8)));
+
+constexpr int32_t LANES = 16;  // partial sums per dot product: two vectors
+constexpr int32_t ROWS = 4;    // rows per pass over x: each chunk of x is loaded once for four rows
+
+// (by reference: a vector passed by value would change the ABI between the clones)
+REFOCUS_INLINE void load(f32x8& v, const float* p) { std::memcpy(&v, p, sizeof v); }
+
+// The sixteen lanes of one dot product, summed as a tree: lanes k and k + 8, then k and k + 4, then
+// k and k + 2, then the last two. The same order for every row.
+REFOCUS_INLINE float sum_lanes(const f32x8& lo, const f32x8& hi) {
+    const f32x8 v = lo + hi;
+    const f32x4 q = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+    const f32x2 h = __builtin_shufflevector(q, q, 0, 1) + __builtin_shufflevector(q, q, 2, 3);
+    return h[0] + h[1];
+}
+
+// acc += w[0 .. 16) * x[0 .. 16), in two halves
+REFOCUS_INLINE void fma16(f32x8& lo, f32x8& hi, const float* w, const f32x8& x_lo, const f32x8& x_hi) {
+    f32x8 t;
+    load(t, w);
+    lo += t * x_lo;
+    load(t, w + 8);
+    hi += t * x_hi;
+}
+
+// Four dot products w_r . x at once: eight independent accumulators hide the FMA latency. The last
+// partial chunk is copied into zero-padded buffers, so it takes the same path as the others.
+REFOCUS_INLINE void dot_rows(const float* const* w, const float* x, int32_t n, float* out) {
+    f32x8 lo[ROWS] = {}, hi[ROWS] = {}, x_lo, x_hi;
+    int32_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        load(x_lo, x + i);
+        load(x_hi, x + i + 8);
+        for (int32_t r = 0; r < ROWS; r++) fma16(lo[r], hi[r], w[r] + i, x_lo, x_hi);
+    }
+    if (i < n) {
+        const size_t rest = sizeof(float) * (n - i);
+        float pad_x[LANES] = {}, pad_w[ROWS][LANES] = {};
+        std::memcpy(pad_x, x + i, rest);
+        for (int32_t r = 0; r < ROWS; r++) std::memcpy(pad_w[r], w[r] + i, rest);
+        load(x_lo, pad_x);
+        load(x_hi, pad_x + 8);
+        for (int32_t r = 0; r < ROWS; r++) fma16(lo[r], hi[r], pad_w[r], x_lo, x_hi);
+    }
+    for (int32_t r = 0; r < ROWS; r++) out[r] = sum_lanes(lo[r], hi[r]);
+}
+
+// g += c_0 w_0 + ... + c_{K-1} w_{K-1}, added in that order: exactly one row after the other, but with
+// K rows streaming from memory at once.
+template <int K>
+REFOCUS_INLINE void axpy_rows(float* __restrict g, const float* const* w, const float* c, int32_t len) {
+    for (int32_t i = 0; i < len; i++) {
+        float acc = g[i];
+        for (int32_t r = 0; r < K; r++) acc += c[r] * w[r][i];
+        g[i] = acc;
+    }
+}
+
+}  // namespace
+
+REFOCUS_KERNEL
+void matmul_forward(float* y, const float* x, const float* w, const float* b, int32_t n, int32_t in,
+                    int32_t out) {
+    // Rows go in groups of about 32 KiB that stay in cache while every sample passes over them, so W
+    // comes from memory once per call. The group depends on `in` only, never on n.
+    const int32_t group = std::max(ROWS, 8192 / in / ROWS * ROWS);
+    for (int32_t o0 = 0; o0 < out; o0 += group) {
+        const int32_t o1 = std::min(out, o0 + group);
+        for (int32_t s = 0; s < n; s++) {
+            const float* xs = x + (size_t)s * in;
+            float* ys = y + (size_t)s * out;
+            for (int32_t o = o0; o < o1; o += ROWS) {
+                // past the last row, repeat it and drop the result: every row takes the same path
+                const float* row[ROWS];
+                for (int32_t r = 0; r < ROWS; r++) row[r] = w + (size_t)std::min(o + r, out - 1) * in;
+                float dots[ROWS];
+                dot_rows(row, xs, in, dots);
+                for (int32_t r = 0; r < ROWS && o + r < o1; r++) ys[o + r] = dots[r] + b[o + r];
+            }
+        }
+    }
+}
+
+REFOCUS_KERNEL
+void matmul_backward(float* g, const float* d, const float* w, int32_t n, int32_t in, int32_t out) {
+    // Column blocks small enough that the partial sums of the whole batch stay in cache while W streams
+    // past once; rows in groups that stay in cache while every sample takes its non-zero ones, four at a
+    // time. Each g[s][i] still adds its rows in row order, so neither grouping changes a bit.
+    constexpr int32_t GROUP = 16;
+    const int32_t block = std::min(in, std::max(LANES, 32768 / n));
+    for (int32_t c0 = 0; c0 < in; c0 += block) {
+        const int32_t len = std::min(block, in - c0);
+        for (int32_t s = 0; s < n; s++) std::memset(g + (size_t)s * in + c0, 0, sizeof(float) * len);
+        for (int32_t o0 = 0; o0 < out; o0 += GROUP) {
+            const int32_t o1 = std::min(out, o0 + GROUP);
+            for (int32_t s = 0; s < n; s++) {
+                const float* ds = d + (size_t)s * out;
+                float* gs = g + (size_t)s * in + c0;
+                const float* rows[4];
+                float c[4];
+                int32_t k = 0;
+                for (int32_t o = o0; o < o1; o++) {
+                    if (ds[o] == 0.0f) continue;
+                    rows[k] = w + (size_t)o * in + c0;
+                    c[k] = ds[o];
+                    if (++k == 4) {
+                        axpy_rows<4>(gs, rows, c, len);
+                        k = 0;
+                    }
+                }
+                if (k == 3) axpy_rows<3>(gs, rows, c, len);
+                if (k == 2) axpy_rows<2>(gs, rows, c, len);
+                if (k == 1) axpy_rows<1>(gs, rows, c, len);
+            }
+        }
+    }
+}
+
+REFOCUS_KERNEL
+void sgd_rank1(float* dst, const float* src, const float* u, float eta, const float* a, int32_t out,
+               int32_t in) {
+    for (int32_t o = 0; o < out; o++) {
+        const float c = eta * u[o];
+        float* to = dst + (size_t)o * in;
+        const float* from = src + (size_t)o * in;
+        if (c == 0.0f) {
+            if (to != from) std::memcpy(to, from, sizeof(float) * in);
+            continue;
+        }
+        for (int32_t i = 0; i < in; i++) to[i] = from[i] - c * a[i];
+    }
+}
+
+}  // namespace refocus

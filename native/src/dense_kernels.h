@@ -1,0 +1,31 @@
+// The kernels of the dense step that touch weight matrices: the only work that grows with the number of
+// parameters, so the only code worth vectorising by hand. Each is compiled three times, for AVX-512
+// (x86-64-v4), AVX2 + FMA (x86-64-v3) and the x86-64 baseline, and the loader picks one for the CPU it runs
+// on (GCC target_clones, an ifunc): the library is built for the baseline and loads everywhere.
+//
+// Every kernel reads each weight once per call, however many samples it serves, and computes each
+// sample's result by the same sequence of operations whatever the batch: batched and single predictions
+// agree to the bit.
+#ifndef REFOCUS_DENSE_KERNELS_H
+#define REFOCUS_DENSE_KERNELS_H
+
+#include <stdint.h>
+
+namespace refocus {
+
+// y[s] = W x[s] + b for n samples; W is [out x in] row-major, x is [n x in], y is [n x out].
+void matmul_forward(float* y, const float* x, const float* w, const float* b, int32_t n, int32_t in,
+                    int32_t out);
+
+// g[s] = W^T d[s] for n samples; d is [n x out], g is [n x in]. Rows of W whose d[s] entry is zero are
+// not read for that sample: the focus classes of the head, the units ReLU switched off.
+void matmul_backward(float* g, const float* d, const float* w, int32_t n, int32_t in, int32_t out);
+
+// dst = src - eta * u a^T, the SGD step of a rank-one gradient; dst may be src. Rows with eta * u[o] = 0
+// are copied (out of place) or left alone (in place).
+void sgd_rank1(float* dst, const float* src, const float* u, float eta, const float* a, int32_t out,
+               int32_t in);
+
+}  // namespace refocus
+
+#endif  // REFOCUS_DENSE_KERNELS_H

@@ -1,0 +1,100 @@
+package dev.refocus.cli;
+
+import dev.refocus.DenseNetwork;
+import dev.refocus.Method;
+import dev.refocus.Prediction;
+import dev.refocus.Predictor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code refocus predict}: one row per sample with what refocus did. */
+@Command(name = "predict", mixinStandardHelpOptions = true,
+    description = "Predict every sample with refocus: initial class, final class, adapted or not, margin.")
+final class PredictCommand implements Callable<Integer>
+{
+    enum Format
+    {
+        CSV, JSONL
+    }
+
+    @Mixin
+    Options.Model model;
+
+    @Mixin
+    Options.Step step;
+
+    @Option(names = {"-i", "--inputs"}, required = true, paramLabel = "FILE",
+        description = "samples: .npy float32 [N, features], .csv (one sample per line) or gzipped idx3")
+    Path inputs;
+
+    @Option(names = "--method", defaultValue = "IFO_WEIGHTED", paramLabel = "METHOD",
+        description = "IFO_WEIGHTED, IFO, DOFO, CROSS_ENTROPY or ENTROPY (default ${DEFAULT-VALUE})")
+    Method method;
+
+    @Option(names = "--eta", required = true, paramLabel = "ETA",
+        description = "learning rate (model-specific: find it with tune)")
+    float eta;
+
+    @Option(names = {"-d", "--threshold"}, paramLabel = "D", defaultValue = "0.16",
+        description = "margin threshold d: a sample adapts when p1 - p2 < d (default ${DEFAULT-VALUE})")
+    float threshold;
+
+    @Option(names = "--format", defaultValue = "CSV", paramLabel = "FORMAT",
+        description = "csv or jsonl (default ${DEFAULT-VALUE})")
+    Format format;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "where the rows go (default: stdout)")
+    Path output;
+
+    @Override
+    public Integer call() throws IOException
+    {
+        final DenseNetwork network = model.load();
+        final float[][] samples = DataFiles.readInputs(inputs);
+        UsageException.checkData(network.inputSize(), network.classes(), samples, null);
+        try (PrintWriter out = output == null
+            ? new PrintWriter(new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8)))
+            : new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8));
+            Predictor predictor = step.backend.create(network, step.config(method, eta, threshold)))
+        {
+            write(predictor, samples, format, out);
+        }
+        return 0;
+    }
+
+    /** Predicts every sample and writes one row each. */
+    static void write(final Predictor predictor, final float[][] samples, final Format format, final PrintWriter out)
+    {
+        final Prediction p = predictor.newPrediction();
+        if (format == Format.CSV)
+        {
+            out.println("index,initial_class,final_class,adapted,margin");
+        }
+        for (int i = 0; i < samples.length; i++)
+        {
+            predictor.predict(samples[i], p);
+            if (format == Format.CSV)
+            {
+                out.printf(Locale.ROOT, "%d,%d,%d,%b,%.6f%n", i, p.initialClass(), p.finalClass(), p.adapted(),
+                    p.margin());
+            }
+            else
+            {
+                out.printf(Locale.ROOT, "{\"index\":%d,\"initial_class\":%d,\"final_class\":%d,\"adapted\":%b,"
+                    + "\"margin\":%.6f}%n", i, p.initialClass(), p.finalClass(), p.adapted(), p.margin());
+            }
+        }
+        out.flush();
+    }
+}
