@@ -8,7 +8,8 @@ import java.io.UncheckedIOException;
 
 /**
  * Loads libtorch from the bytedeco pytorch jars, once per process. Every class of this package calls
- * {@link #load()} before it touches a libtorch class.
+ * {@link #load()} before it touches a libtorch class; so should code of yours that uses bytedeco pytorch directly
+ * before any refocus class has.
  *
  * <p>Why not simply let the first libtorch class load itself: on a cold JavaCPP cache the Loader extracts and
  * loads {@code libtorch.so} before {@code libtorch_cpu.so} is extracted next to it, so the dynamic linker resolves
@@ -18,7 +19,7 @@ import java.io.UncheckedIOException;
  *
  * <p><b>Note:</b> This class is thread-safe.
  */
-final class Libtorch
+public final class Libtorch
 {
     private static volatile boolean loaded;
 
@@ -31,7 +32,7 @@ final class Libtorch
      *
      * @throws UncheckedIOException if the libraries cannot be extracted into the JavaCPP cache.
      */
-    static void load()
+    public static void load()
     {
         if (!loaded)
         {

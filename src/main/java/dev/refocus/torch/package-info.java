@@ -11,7 +11,8 @@
  *       uncertain sample; the baseline and a test oracle;</li>
  *   <li>{@link dev.refocus.torch.TorchOptions}: libtorch threads and the names of the adapted parameters;</li>
  *   <li>{@link dev.refocus.torch.TorchScriptImport}: a TorchScript {@code nn.Sequential} MLP as a
- *       {@link dev.refocus.DenseNetwork}, for the dense backends.</li>
+ *       {@link dev.refocus.DenseNetwork}, for the dense backends;</li>
+ *   <li>{@link dev.refocus.torch.Libtorch}: loads libtorch; call it before using bytedeco pytorch directly.</li>
  * </ul>
  *
  * libtorch is loaded on first use, from the JavaCPP cache ({@code org.bytedeco.javacpp.cachedir}); a libtorch
