@@ -32,10 +32,10 @@ namespace {
 
 struct Layer {
     int32_t in, out, activation;
-    bool adapts, adapts_weight;
+    bool adapts_weight;         // the bias adapts in every layer from the first adapted one on
     const float* weight;        // in the shared parameter block
     const float* bias;
-    float* shadow_weight;       // SHADOW mode: theta' of the layer (NULL when it does not adapt)
+    float* shadow_weight;       // SHADOW mode: theta' of the layer (NULL when the tensor does not adapt)
     float* shadow_bias;
     const float* weight_now;    // what the next pass reads: the shared tensor or its shadow
     const float* bias_now;
@@ -420,7 +420,9 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
     for (int32_t l = 0; l < layers; l++) {
         const size_t w = a.mul((size_t)sizes[l], (size_t)sizes[l + 1]);
         param_floats = a.add(param_floats, a.add(w, (size_t)sizes[l + 1]));  // the block must be addressable
-        if (shadow && l >= f) shadow_floats = a.add(shadow_floats, a.add(cfg->biases_only ? 0 : w, (size_t)sizes[l + 1]));
+        if (shadow && l >= f) {
+            shadow_floats = a.add(shadow_floats, a.add(cfg->biases_only ? 0 : w, (size_t)sizes[l + 1]));
+        }
     }
     const size_t classes = (size_t)sizes[layers];
 
@@ -466,13 +468,12 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
         layer.in = sizes[l];
         layer.out = sizes[l + 1];
         layer.activation = cfg->activations[l];
-        layer.adapts = l >= f;
-        layer.adapts_weight = layer.adapts && !cfg->biases_only;
+        layer.adapts_weight = l >= f && !cfg->biases_only;
         layer.weight = layer.weight_now = p;
         p += (size_t)layer.in * layer.out;
         layer.bias = layer.bias_now = p;
         p += layer.out;
-        if (shadow && layer.adapts) {
+        if (shadow && l >= f) {
             if (layer.adapts_weight) {
                 layer.shadow_weight = shadow_data;
                 shadow_data += (size_t)layer.in * layer.out;

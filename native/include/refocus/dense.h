@@ -65,7 +65,7 @@ typedef struct refocus_dense_s refocus_dense;  /* opaque; lives in the caller's 
 
 /*! refocus_dense_workspace_size() :
  *  @return : the bytes refocus_dense_init_static() needs for this configuration (any alignment will do),
- *            or 0 if the configuration is invalid. */
+ *            or 0 if the configuration is invalid (repeated candidates are only caught by the init). */
 REFOCUS_API size_t refocus_dense_workspace_size(const refocus_dense_config* cfg);
 
 /*! refocus_dense_init_static() :
