@@ -252,6 +252,21 @@ public final class NativePredictor extends Predictor
         collect(0, out);
     }
 
+    /** The paper's sweep, one gradient then forward passes only, where it is exact: implicit mode and T = 1. */
+    @Override
+    protected void runSweep(final float[] learningRates, final float marginThreshold, final Prediction out,
+        final int[] finalClasses)
+    {
+        if (mode != Mode.IMPLICIT || config().steps() != 1)
+        {
+            super.runSweep(learningRates, marginThreshold, out, finalClasses);
+            return;
+        }
+        check(DenseNative.refocus_dense_sweep(context, learningRates, learningRates.length, marginThreshold,
+            finalClasses));
+        collect(0, out);
+    }
+
     @Override
     protected void free()
     {
