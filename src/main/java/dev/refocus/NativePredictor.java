@@ -85,7 +85,7 @@ public final class NativePredictor extends Predictor
                 .params(network.parameterBlock()).method(config.method().nativeCode())
                 .n_focus(config.focusClasses()).steps(config.steps()).clip_norm(config.clipNorm())
                 .first_adapted_layer(subset.firstAdaptedLayer(layers))
-                .biases_only(subset.adaptsWeight(layers - 1, layers) ? 0 : 1)
+                .biases_only(subset.adaptsWeights() ? 0 : 1)
                 .candidates(candidatesPointer).n_candidates(candidates == null ? 0 : candidates.length)
                 .mode(mode == Mode.SHADOW ? DenseNative.REFOCUS_MODE_SHADOW : DenseNative.REFOCUS_MODE_IMPLICIT)
                 .max_batch(maxBatch);
