@@ -32,10 +32,10 @@ namespace {
 
 struct Layer {
     int32_t in, out, activation;
-    bool adapts, adapts_weight;
+    bool adapts_weight;         // the bias adapts in every layer from the first adapted one on
     const float* weight;        // in the shared parameter block
     const float* bias;
-    float* shadow_weight;       // SHADOW mode: theta' of the layer (NULL when it does not adapt)
+    float* shadow_weight;       // SHADOW mode: theta' of the layer (NULL when the tensor does not adapt)
     float* shadow_bias;
     const float* weight_now;    // what the next pass reads: the shared tensor or its shadow
     const float* bias_now;
@@ -60,6 +60,7 @@ struct refocus_dense_s {
     float* dlogits;       // dL/dz of the current step
     double* first_in_sq;  // squared norm of the first adapted layer's input, the same at every step
     float* first_pre;     // pre-activation of the first adapted layer (IMPLICIT: at the current parameters)
+    float* sweep_pre;     // refocus_dense_sweep(): slot 0's first_pre of the plain pass, restored for each rate
     float** act;          // act[k * (L + 1) + l], l > first: input of layer l in the forward pass at theta^(k)
     float** grad;         // grad[k * L + l], l >= first: u = s delta_l of step k + 1 (delta until clipped)
 };
@@ -420,7 +421,9 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
     for (int32_t l = 0; l < layers; l++) {
         const size_t w = a.mul((size_t)sizes[l], (size_t)sizes[l + 1]);
         param_floats = a.add(param_floats, a.add(w, (size_t)sizes[l + 1]));  // the block must be addressable
-        if (shadow && l >= f) shadow_floats = a.add(shadow_floats, a.add(cfg->biases_only ? 0 : w, (size_t)sizes[l + 1]));
+        if (shadow && l >= f) {
+            shadow_floats = a.add(shadow_floats, a.add(cfg->biases_only ? 0 : w, (size_t)sizes[l + 1]));
+        }
     }
     const size_t classes = (size_t)sizes[layers];
 
@@ -438,6 +441,7 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
     float* dz = a.take<float>(a.mul(batch, classes));
     double* first_in_sq = a.take<double>(batch);
     float* first_pre = a.take<float>(a.mul(batch, (size_t)sizes[f + 1]));
+    float* sweep_pre = a.take<float>((size_t)sizes[f + 1]);
     float* act_data = a.take<float>(a.mul((size_t)steps + 1, a.mul(batch, slot_floats)));
     float* grad_data = a.take<float>(a.mul((size_t)steps, a.mul(batch, slot_floats)));
     float* shadow_data = a.take<float>(shadow_floats);
@@ -466,13 +470,12 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
         layer.in = sizes[l];
         layer.out = sizes[l + 1];
         layer.activation = cfg->activations[l];
-        layer.adapts = l >= f;
-        layer.adapts_weight = layer.adapts && !cfg->biases_only;
+        layer.adapts_weight = l >= f && !cfg->biases_only;
         layer.weight = layer.weight_now = p;
         p += (size_t)layer.in * layer.out;
         layer.bias = layer.bias_now = p;
         p += layer.out;
-        if (shadow && layer.adapts) {
+        if (shadow && l >= f) {
             if (layer.adapts_weight) {
                 layer.shadow_weight = shadow_data;
                 shadow_data += (size_t)layer.in * layer.out;
@@ -489,6 +492,7 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
     ctx->dlogits = dz;
     ctx->first_in_sq = first_in_sq;
     ctx->first_pre = first_pre;
+    ctx->sweep_pre = sweep_pre;
     ctx->act = act;
     ctx->grad = grad;
     for (int32_t k = 0; k <= steps; k++) {
@@ -584,6 +588,47 @@ int32_t refocus_dense_predict(refocus_dense* ctx, int32_t n, float learning_rate
         ctx->answers[(size_t)3 * i + 1] = best_candidate(ctx, z);
     }
     return m;
+}
+
+int32_t refocus_dense_sweep(refocus_dense* ctx, const float* etas, int32_t n_etas, float threshold,
+                            int32_t* finals) {
+    if (ctx == nullptr || !implicit(ctx) || ctx->steps != 1 || etas == nullptr || finals == nullptr || n_etas < 1
+        || !(threshold >= 0.0f && threshold <= 1.0f)) {
+        return REFOCUS_ERROR_ARGUMENT;
+    }
+    for (int32_t k = 0; k < n_etas; k++) {
+        if (!std::isfinite(etas[k]) || etas[k] < 0.0f) return REFOCUS_ERROR_ARGUMENT;
+    }
+    plain_forward(ctx, 1);
+    float* logits = ctx->plain[ctx->n_layers];
+    const int32_t rc = refocus_focus_head(logits, ctx->n_classes, ctx->candidates, ctx->n_candidates, ctx->n_focus,
+                                          threshold, ctx->method, focus(ctx, 0), &ctx->margins[0], dlogits(ctx, 0));
+    if (refocus_is_error(rc)) return rc;
+    const int32_t initial = focus(ctx, 0)[0];
+    ctx->answers[0] = ctx->answers[1] = initial;
+    ctx->answers[2] = rc;
+    if (rc == 0) {
+        for (int32_t k = 0; k < n_etas; k++) finals[k] = initial;
+        return 0;
+    }
+    // the direction of the one step does not depend on eta: one backward pass, then per rate the same
+    // step() and forward_adapted() as refocus_dense_predict(), from the plain pass's first_pre each time
+    start_slot(ctx, 0, 0);
+    backward(ctx, 0, 0, 1, 0.0f);
+    clip(ctx, 0, 0, 1);
+    const size_t first_out = (size_t)ctx->layers[ctx->first].out;
+    std::memcpy(ctx->sweep_pre, ctx->first_pre, sizeof(float) * first_out);
+    const float* z = act_rows(ctx, 1, ctx->n_layers, 0);
+    for (int32_t k = 0; k < n_etas; k++) {
+        std::memcpy(ctx->first_pre, ctx->sweep_pre, sizeof(float) * first_out);
+        step(ctx, 0, 0, 1, etas[k]);
+        forward_adapted(ctx, 1, 0, 1, etas[k]);
+        if (has_nan_candidate(ctx, z)) return REFOCUS_ERROR_NAN;
+        finals[k] = best_candidate(ctx, z);
+    }
+    std::memcpy(logits, z, sizeof(float) * ctx->n_classes);
+    ctx->answers[1] = finals[n_etas - 1];
+    return 1;
 }
 
 int32_t refocus_dense_forward(refocus_dense* ctx, int32_t n) {

@@ -50,23 +50,36 @@ REFOCUS_INLINE void fma16(f32x8& lo, f32x8& hi, const float* w, const f32x8& x_l
 // Four dot products w_r . x at once: eight independent accumulators hide the FMA latency. The last
 // partial chunk is copied into zero-padded buffers, so it takes the same path as the others.
 REFOCUS_INLINE void dot_rows(const float* const* w, const float* x, int32_t n, float* out) {
-    f32x8 lo[ROWS] = {}, hi[ROWS] = {}, x_lo, x_hi;
+    const float *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
+    f32x8 lo0 = {}, lo1 = {}, lo2 = {}, lo3 = {}, hi0 = {}, hi1 = {}, hi2 = {}, hi3 = {}, x_lo, x_hi;
     int32_t i = 0;
     for (; i + LANES <= n; i += LANES) {
         load(x_lo, x + i);
         load(x_hi, x + i + 8);
-        for (int32_t r = 0; r < ROWS; r++) fma16(lo[r], hi[r], w[r] + i, x_lo, x_hi);
+        fma16(lo0, hi0, w0 + i, x_lo, x_hi);
+        fma16(lo1, hi1, w1 + i, x_lo, x_hi);
+        fma16(lo2, hi2, w2 + i, x_lo, x_hi);
+        fma16(lo3, hi3, w3 + i, x_lo, x_hi);
     }
     if (i < n) {
         const size_t rest = sizeof(float) * (n - i);
-        float pad_x[LANES] = {}, pad_w[ROWS][LANES] = {};
+        float pad_x[LANES] = {}, pad0[LANES] = {}, pad1[LANES] = {}, pad2[LANES] = {}, pad3[LANES] = {};
         std::memcpy(pad_x, x + i, rest);
-        for (int32_t r = 0; r < ROWS; r++) std::memcpy(pad_w[r], w[r] + i, rest);
+        std::memcpy(pad0, w0 + i, rest);
+        std::memcpy(pad1, w1 + i, rest);
+        std::memcpy(pad2, w2 + i, rest);
+        std::memcpy(pad3, w3 + i, rest);
         load(x_lo, pad_x);
         load(x_hi, pad_x + 8);
-        for (int32_t r = 0; r < ROWS; r++) fma16(lo[r], hi[r], pad_w[r], x_lo, x_hi);
+        fma16(lo0, hi0, pad0, x_lo, x_hi);
+        fma16(lo1, hi1, pad1, x_lo, x_hi);
+        fma16(lo2, hi2, pad2, x_lo, x_hi);
+        fma16(lo3, hi3, pad3, x_lo, x_hi);
     }
-    for (int32_t r = 0; r < ROWS; r++) out[r] = sum_lanes(lo[r], hi[r]);
+    out[0] = sum_lanes(lo0, hi0);
+    out[1] = sum_lanes(lo1, hi1);
+    out[2] = sum_lanes(lo2, hi2);
+    out[3] = sum_lanes(lo3, hi3);
 }
 
 // g += c_0 w_0 + ... + c_{K-1} w_{K-1}, added in that order: exactly one row after the other, but with

@@ -34,7 +34,6 @@ struct Softmax {
     enum Mode { FINITE, POSITIVE_INFINITY, ALL_NEGATIVE_INFINITY } mode;
     double max;    // largest logit of K
     double sum;    // FINITE: sum exp(z - max); otherwise the number of classes sharing the mass
-    double log_sum;
 
     Softmax(const float* z, ClassSet k) {
         max = -std::numeric_limits<double>::infinity();
@@ -50,7 +49,6 @@ struct Softmax {
             mode = FINITE;
             for (int32_t i = 0; i < k.size; i++) sum += std::exp((double)z[k[i]] - max);
         }
-        log_sum = std::log(sum);
     }
 
     // outside FINITE mode: does class c share the probability mass equally?
@@ -59,8 +57,8 @@ struct Softmax {
         if (mode != FINITE) return shares_mass(zc) ? 1.0 / sum : 0.0;
         return std::exp((double)zc - max) / sum;
     }
-    // log p, or -inf where p is 0
-    double log_prob(float zc) const {
+    // log p, or -inf where p is 0; log_sum = log(sum), computed once by the caller (only ENTROPY needs it)
+    double log_prob(float zc, double log_sum) const {
         if (mode != FINITE) return shares_mass(zc) ? -log_sum : -std::numeric_limits<double>::infinity();
         return ((double)zc - max) - log_sum;
     }
@@ -106,14 +104,15 @@ void write_grad(const float* z, ClassSet k, const Softmax& sm, const int32_t* fo
             break;
         case REFOCUS_ENTROPY: {
             // H = -sum p log p; dH/dz_c = -p_c (log p_c + H); classes with p = 0 contribute 0.
+            const double log_sum = std::log(sm.sum);
             double entropy = 0.0;
             for (int32_t i = 0; i < k.size; i++) {
                 const double p = sm.prob(z[k[i]]);
-                if (p > 0.0) entropy -= p * sm.log_prob(z[k[i]]);
+                if (p > 0.0) entropy -= p * sm.log_prob(z[k[i]], log_sum);
             }
             for (int32_t i = 0; i < k.size; i++) {
                 const double p = sm.prob(z[k[i]]);
-                dz[k[i]] = p > 0.0 ? (float)(-p * (sm.log_prob(z[k[i]]) + entropy)) : 0.0f;
+                dz[k[i]] = p > 0.0 ? (float)(-p * (sm.log_prob(z[k[i]], log_sum) + entropy)) : 0.0f;
             }
             break;
         }

@@ -65,7 +65,7 @@ typedef struct refocus_dense_s refocus_dense;  /* opaque; lives in the caller's 
 
 /*! refocus_dense_workspace_size() :
  *  @return : the bytes refocus_dense_init_static() needs for this configuration (any alignment will do),
- *            or 0 if the configuration is invalid. */
+ *            or 0 if the configuration is invalid (repeated candidates are only caught by the init). */
 REFOCUS_API size_t refocus_dense_workspace_size(const refocus_dense_config* cfg);
 
 /*! refocus_dense_init_static() :
@@ -101,6 +101,18 @@ REFOCUS_API float* refocus_dense_margins(refocus_dense* ctx);
  *            [1, max_batch], a learning rate that is negative or not finite, or a threshold outside [0, 1];
  *            REFOCUS_ERROR_NAN if a candidate logit is NaN (results are then undefined). */
 REFOCUS_API int32_t refocus_dense_predict(refocus_dense* ctx, int32_t n, float learning_rate, float threshold);
+
+/*! refocus_dense_sweep() :
+ *  The tuning sweep of the paper's code for the first sample of refocus_dense_inputs(): one gradient, then the
+ *  prediction at every learning rate of `etas` with forward passes only (the direction of a single step does not
+ *  depend on eta). finals[k] is the answer at etas[k], exactly what refocus_dense_predict() answers at that rate;
+ *  the sample's row of answers, margins and logits is that of the last rate. Needs REFOCUS_MODE_IMPLICIT and
+ *  steps = 1.
+ *  @return : 1 if the sample is uncertain, 0 if it is certain (every finals[k] is then the initial class), or an
+ *            error code: REFOCUS_ERROR_ARGUMENT for another mode or T, no rate, a negative or non-finite rate or a
+ *            threshold outside [0, 1]; REFOCUS_ERROR_NAN for a NaN candidate logit. */
+REFOCUS_API int32_t refocus_dense_sweep(refocus_dense* ctx, const float* etas, int32_t n_etas, float threshold,
+                                        int32_t* finals);
 
 /*! refocus_dense_forward() :
  *  The plain forward pass of the first n samples, nothing else: writes their logits, and answers with

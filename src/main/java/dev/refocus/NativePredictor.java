@@ -85,7 +85,7 @@ public final class NativePredictor extends Predictor
                 .params(network.parameterBlock()).method(config.method().nativeCode())
                 .n_focus(config.focusClasses()).steps(config.steps()).clip_norm(config.clipNorm())
                 .first_adapted_layer(subset.firstAdaptedLayer(layers))
-                .biases_only(subset.adaptsWeight(layers - 1, layers) ? 0 : 1)
+                .biases_only(subset.adaptsWeights() ? 0 : 1)
                 .candidates(candidatesPointer).n_candidates(candidates == null ? 0 : candidates.length)
                 .mode(mode == Mode.SHADOW ? DenseNative.REFOCUS_MODE_SHADOW : DenseNative.REFOCUS_MODE_IMPLICIT)
                 .max_batch(maxBatch);
@@ -249,6 +249,21 @@ public final class NativePredictor extends Predictor
     protected void run(final float learningRate, final float marginThreshold, final Prediction out)
     {
         check(DenseNative.refocus_dense_predict(context, 1, learningRate, marginThreshold));
+        collect(0, out);
+    }
+
+    /** The paper's sweep, one gradient then forward passes only, where it is exact: implicit mode and T = 1. */
+    @Override
+    protected void runSweep(final float[] learningRates, final float marginThreshold, final Prediction out,
+        final int[] finalClasses)
+    {
+        if (mode != Mode.IMPLICIT || config().steps() != 1)
+        {
+            super.runSweep(learningRates, marginThreshold, out, finalClasses);
+            return;
+        }
+        check(DenseNative.refocus_dense_sweep(context, learningRates, learningRates.length, marginThreshold,
+            finalClasses));
         collect(0, out);
     }
 

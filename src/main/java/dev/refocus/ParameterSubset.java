@@ -69,6 +69,12 @@ public final class ParameterSubset
         return layer >= firstAdaptedLayer(layers);
     }
 
+    /** @return whether weight matrices adapt at all: false for {@link #biases()}. */
+    public boolean adaptsWeights()
+    {
+        return !biasesOnly;
+    }
+
     /**
      * @param layers the network's number of layers.
      * @return the lowest layer with an adapted parameter: the backward pass stops there.

@@ -107,8 +107,8 @@ public final class RefocusConfig
         return candidates == null ? new int[0] : candidates.clone();
     }
 
-    /** For backends: the candidate array itself (never modify it), or null when every class is a candidate. */
-    public int[] candidatesOrNull()
+    /** The candidate array itself (never modify it), or null when every class is a candidate. */
+    int[] candidatesOrNull()
     {
         return candidates;
     }

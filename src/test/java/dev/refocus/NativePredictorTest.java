@@ -170,6 +170,42 @@ class NativePredictorTest
         }
     }
 
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("methodsAndModes")
+    void shouldSweepExactlyLikeOnePredictionPerRate(final Method method, final NativePredictor.Mode mode)
+    {
+        final DenseNetwork network = RandomNetworks.network(12, Activation.RELU, 0.3f, 20, 30, 25, 7);
+        final float[] etas = {0.0f, 0.01f, 0.3f, 1.0f, 4.0f};
+        final Random random = new Random(15);
+        for (final ParameterSubset subset : SUBSETS)
+        {
+            for (int steps = 1; steps <= 2; steps++)
+            {
+                final RefocusConfig config = RefocusConfig.builder(0.1f).method(method).parameters(subset)
+                    .steps(steps).candidates(6, 0, 1, 2, 3).marginThreshold(0.4f).build();
+                try (NativePredictor predictor = NativePredictor.create(network, config, mode, 1))
+                {
+                    final Prediction swept = predictor.newPrediction();
+                    final Prediction one = predictor.newPrediction();
+                    final int[] finals = new int[etas.length];
+                    for (int i = 0; i < 20; i++)
+                    {
+                        final float[] x = RandomNetworks.gaussian(random, 20);
+                        predictor.sweep(x, etas, 0.4f, swept, finals);
+                        for (int k = 0; k < etas.length; k++)
+                        {
+                            predictor.predict(x, etas[k], 0.4f, one);
+                            assertEquals(one.adapted(), swept.adapted());
+                            assertEquals(one.margin(), swept.margin());
+                            assertEquals(one.finalClass(), finals[k], config + " eta " + etas[k]);
+                        }
+                        assertArrayEquals(one.logits(), swept.logits(), 0.0f); // the last rate's, bit for bit
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void shouldLeaveTheSharedWeightsBitIdentical()
     {

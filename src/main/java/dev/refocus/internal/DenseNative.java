@@ -112,5 +112,8 @@ public final class DenseNative
     public static native int refocus_dense_predict(
         @Cast("refocus_dense*") long ctx, int n, float learningRate, float threshold);
 
+    public static native int refocus_dense_sweep(
+        @Cast("refocus_dense*") long ctx, @Const float[] etas, int nEtas, float threshold, int[] finals);
+
     public static native int refocus_dense_forward(@Cast("refocus_dense*") long ctx, int n);
 }

@@ -50,7 +50,7 @@ final class TorchSession implements AutoCloseable
         this.selected = model.select(config.parameters(), options.parameterNames());
         this.classes = model.classes();
         this.threads = options.threads();
-        this.candidates = config.candidatesOrNull();
+        this.candidates = config.hasCandidates() ? config.candidates() : null;
         try (PointerScope scope = new PointerScope())
         {
             this.module = model.newModule(owned);
