@@ -43,6 +43,8 @@ import java.util.regex.Pattern;
  * {@code bias} or ends with {@code _bias} ({@code in_proj_bias}); every other parameter counts as a weight.
  *
  * <p>Parameters live once, in this model: every predictor built on it reads the same memory and never writes it.
+ * The memory is reference-counted by libtorch and freed by the garbage collector once this model and every
+ * predictor built on it are gone; a {@link org.bytedeco.javacpp.PointerScope} of the caller does not free it.
  *
  * <p><b>Note:</b> This class is immutable and thread-safe; build one predictor per thread on it.
  */

@@ -2,6 +2,7 @@ package dev.refocus.torch;
 
 import dev.refocus.ModelFormatException;
 import dev.refocus.ParameterSubset;
+import org.bytedeco.javacpp.PointerScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -78,6 +79,22 @@ class TorchModelTest
             }
         }
         return result;
+    }
+
+    @Test
+    @SuppressWarnings("try") // the caller's scope is opened for its effect
+    void shouldOutliveAPointerScopeOfTheCaller() throws IOException
+    {
+        final TorchModel model;
+        final float[] weight;
+        try (PointerScope callers = new PointerScope())
+        {
+            model = TorchModel.load(path("mlp-relu.pt"), 6);
+            weight = model.parameterValues("0.weight");
+        }
+        System.gc();
+        assertArrayEquals(weight, model.parameterValues("0.weight"));
+        assertEquals(5, model.classes());
     }
 
     @Test
