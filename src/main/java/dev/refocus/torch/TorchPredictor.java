@@ -22,12 +22,11 @@ import java.nio.FloatBuffer;
  * storage is swapped back after the sample, untouched, so that the model's parameters stay bit-identical. Parameters
  * whose gradient is zero are neither written nor swapped.
  *
- * <p>A call runs the forward pass with autograd recording and reads the margin; a certain sample ends there. An
- * uncertain one takes its first gradient from that same pass (dL/dz from the {@link FocusHead}, then one
- * vector-Jacobian product through the model), clips it to the global L2 norm c exactly as PyTorch's {@code clip_grad_norm_} does
- * (scale min(1, c / (norm + 1e-6))), steps, and runs T forward passes in all after the first: T - 1 with autograd for
- * the later steps, the last without. Only the adapted parameters require gradients, so the backward pass stops where
- * they end.
+ * <p>A call runs the plain forward pass without autograd and reads the margin: a certain sample costs that and nothing
+ * more. An uncertain one then runs, T times, a forward pass with autograd recording, dL/dz from the {@link FocusHead},
+ * one vector-Jacobian product through the model, clipping to the global L2 norm c exactly as PyTorch's
+ * {@code clip_grad_norm_} does (scale min(1, c / (norm + 1e-6))) and the step; and a last forward pass without
+ * autograd. Only the adapted parameters require gradients, so the backward pass stops where they end.
  *
  * <pre>{@code
  * TorchModel model = TorchModel.load(Path.of("cnn.pt"), new long[] {1, 1, 28, 28});
@@ -144,10 +143,8 @@ public final class TorchPredictor extends Predictor
         session.begin();
         try (PointerScope scope = new PointerScope())
         {
-            GradMode.set_enabled(true);
-            Tensor output = session.forward();
             GradMode.set_enabled(false);
-            session.readLogits(output, z);
+            session.readLogits(session.forward(), z);
             final boolean uncertain = head.evaluate(z, marginThreshold);
             final int initial = head.topClass();
             if (uncertain)
@@ -156,14 +153,11 @@ public final class TorchPredictor extends Predictor
                 {
                     for (int t = 0; t < steps; t++)
                     {
-                        if (t > 0)
-                        {
-                            GradMode.set_enabled(true);
-                            output = session.forward();
-                            GradMode.set_enabled(false);
-                            session.readLogits(output, z);
-                            head.gradient(z);
-                        }
+                        GradMode.set_enabled(true);
+                        final Tensor output = session.forward();
+                        GradMode.set_enabled(false);
+                        session.readLogits(output, z);
+                        head.gradient(z);
                         step(output, learningRate);
                     }
                     session.readLogits(session.forward(), z);
