@@ -4,6 +4,7 @@ import dev.refocus.internal.SafetensorsFile;
 import org.bytedeco.javacpp.FloatPointer;
 
 import java.io.IOException;
+import java.lang.ref.Cleaner;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,6 +16,8 @@ import java.util.Objects;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import static dev.refocus.internal.NativeMemory.owned;
 
 /**
  * A dense network: layers {@code a[l+1] = act_l(W_l a[l] + b_l)}, the last layer's output being the logits.
@@ -33,6 +36,7 @@ import java.util.regex.Pattern;
  */
 public final class DenseNetwork
 {
+    private static final Cleaner CLEANER = Cleaner.create();
     private static final Pattern TENSOR_NAME = Pattern.compile("(.*?)(\\d{1,9})\\.(weight|bias)");
 
     private final int[] sizes;
@@ -262,7 +266,7 @@ public final class DenseNetwork
     /**
      * The parameters off-heap, in the layout of {@code refocus/dense.h}: W<sub>0</sub>, b<sub>0</sub>,
      * W<sub>1</sub>, b<sub>1</sub>, ... contiguous. Made once, on first use, and shared read-only by every native
-     * predictor of this network; JavaCPP frees it when the network is unreachable.
+     * predictor of this network (each keeps the network reachable); a {@link Cleaner} frees it with the network.
      */
     FloatPointer parameterBlock()
     {
@@ -274,7 +278,8 @@ public final class DenseNetwork
                 block = parameterBlock;
                 if (block == null)
                 {
-                    block = new FloatPointer(parameterCount());
+                    block = owned(new FloatPointer(parameterCount()));
+                    CLEANER.register(this, block::close);
                     long offset = 0;
                     for (int l = 0; l < layers(); l++)
                     {

@@ -2,6 +2,8 @@ package dev.refocus;
 
 import dev.refocus.internal.FocusHeadNative;
 import dev.refocus.internal.RefocusCommonNative;
+
+import static dev.refocus.internal.NativeMemory.owned;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 
@@ -53,11 +55,11 @@ public final class FocusHead implements AutoCloseable
         this.config = config;
         final int[] k = config.candidatesOrNull();
         this.candidateCount = k == null ? 0 : k.length;
-        this.candidates = k == null ? null : new IntPointer(k.length).put(k);
-        this.logits = new FloatPointer(classes);
-        this.dlogits = new FloatPointer(classes);
-        this.marginOut = new FloatPointer(1);
-        this.focusOut = new IntPointer(config.focusClasses());
+        this.candidates = k == null ? null : owned(new IntPointer(k.length).put(k));
+        this.logits = owned(new FloatPointer(classes));
+        this.dlogits = owned(new FloatPointer(classes));
+        this.marginOut = owned(new FloatPointer(1));
+        this.focusOut = owned(new IntPointer(config.focusClasses()));
         this.focus = new int[config.focusClasses()];
     }
 

@@ -12,6 +12,8 @@ import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.util.Objects;
 
+import static dev.refocus.internal.NativeMemory.owned;
+
 /**
  * The native CPU backend for dense networks: the fused refocus step of {@code refocus/dense.h}, vectorised for the
  * CPU it runs on. A prediction is one native call and allocates nothing: inputs and results cross through direct
@@ -76,10 +78,10 @@ public final class NativePredictor extends Predictor
         final ParameterSubset subset = config.parameters();
         final BytePointer workspace;
         // the configuration is copied into the workspace by init: these native arrays only live through set-up
-        try (IntPointer sizesPointer = new IntPointer(sizes);
-            IntPointer activationsPointer = new IntPointer(activations);
-            IntPointer candidatesPointer = candidates == null ? null : new IntPointer(candidates);
-            DenseNative.Config cfg = new DenseNative.Config())
+        try (IntPointer sizesPointer = owned(new IntPointer(sizes));
+            IntPointer activationsPointer = owned(new IntPointer(activations));
+            IntPointer candidatesPointer = candidates == null ? null : owned(new IntPointer(candidates));
+            DenseNative.Config cfg = owned(new DenseNative.Config()))
         {
             cfg.n_layers(layers).sizes(sizesPointer).activations(activationsPointer)
                 .params(network.parameterBlock()).method(config.method().nativeCode())
@@ -95,7 +97,7 @@ public final class NativePredictor extends Predictor
                 throw new IllegalArgumentException("the native backend cannot hold this network and configuration ("
                     + (size <= 0 ? "rejected" : size + " bytes of workspace") + ")");
             }
-            workspace = new BytePointer(size);
+            workspace = owned(new BytePointer(size));
             this.context = DenseNative.refocus_dense_init_static(workspace, size, cfg);
             if (context == 0)
             {

@@ -3,6 +3,7 @@ package dev.refocus;
 import com.sun.management.ThreadMXBean;
 import dev.refocus.reference.ReferencePredictor;
 import dev.refocus.testing.RandomNetworks;
+import org.bytedeco.javacpp.PointerScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -276,6 +277,32 @@ class NativePredictorTest
             }
             assertEquals(0, allocated, "bytes allocated by 4000 calls");
         }
+    }
+
+    @Test
+    void shouldOutliveAPointerScopeOfTheCaller()
+    {
+        final DenseNetwork network = RandomNetworks.network(9, Activation.RELU, 0.1f, 12, 9, 4);
+        final RefocusConfig config = RefocusConfig.builder(0.5f).marginThreshold(1.0f).build();
+        final NativePredictor predictor;
+        final FocusHead head;
+        try (PointerScope scope = new PointerScope())
+        {
+            predictor = NativePredictor.create(network, config); // the workspace and the shared parameter block
+            head = new FocusHead(4, config);
+        }
+        final float[] x = RandomNetworks.gaussian(new Random(16), 12);
+        final Prediction out = predictor.newPrediction();
+        predictor.predict(x, out);
+        try (ReferencePredictor reference = new ReferencePredictor(network, config))
+        {
+            final Prediction expected = reference.newPrediction();
+            reference.predict(x, expected);
+            assertAgree(expected, out, config, 1.0f, "after the scope closed");
+        }
+        assertTrue(head.evaluate(new float[] {1, 1, 0, 0}));
+        predictor.close();
+        head.close();
     }
 
     @Test

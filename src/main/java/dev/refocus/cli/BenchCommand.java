@@ -1,6 +1,5 @@
 package dev.refocus.cli;
 
-import dev.refocus.DenseNetwork;
 import dev.refocus.Method;
 import dev.refocus.NativePredictor;
 import dev.refocus.Prediction;
@@ -44,8 +43,8 @@ final class BenchCommand implements Callable<Integer>
     @Option(names = "--eta", defaultValue = "0.02", paramLabel = "ETA", description = "learning rate (default ${DEFAULT-VALUE})")
     float eta;
 
-    @Option(names = "--backends", split = ",", paramLabel = "NAME", defaultValue = "NATIVE,NATIVE_SHADOW,REFERENCE",
-        description = "backends to time (default ${DEFAULT-VALUE})")
+    @Option(names = "--backends", split = ",", paramLabel = "NAME",
+        description = "backends to time (default: every one that can run the model)")
     List<Options.Backend> backends;
 
     @Option(names = "--seconds", defaultValue = "1", paramLabel = "S",
@@ -55,20 +54,24 @@ final class BenchCommand implements Callable<Integer>
     @Override
     public Integer call() throws IOException
     {
-        final DenseNetwork network = model.load();
+        final Options.Loaded network = model.load();
         final float[][] samples = inputs != null ? DataFiles.readInputs(inputs) : random(network.inputSize());
         UsageException.checkData(network.inputSize(), network.classes(), samples, null);
         run(network, samples, System.out);
         return 0;
     }
 
-    void run(final DenseNetwork network, final float[][] samples, final PrintStream out)
+    void run(final Options.Loaded network, final float[][] samples, final PrintStream out)
     {
         out.printf(Locale.ROOT, "%s, %s, η = %s, one thread%n", network, method, eta);
-        out.println("backend         case        median µs    p99 µs   × native plain");
+        out.println("backend         case        median µs    p99 µs   × first row");
         double baseline = Double.NaN;
-        for (final Options.Backend backend : backends)
+        for (final Options.Backend backend : backends != null ? backends : List.of(Options.Backend.values()))
         {
+            if (backends == null && !backend.runs(network))
+            {
+                continue;
+            }
             try (Predictor predictor = backend.create(network, step.config(method, eta, 0.16f)))
             {
                 final Prediction p = predictor.newPrediction();
@@ -82,9 +85,9 @@ final class BenchCommand implements Callable<Integer>
                         : kind.equals("certain") ? x -> predictor.predict(x, eta, 0.0f, p)
                         : x -> predictor.predict(x, eta, 1.0f, p);
                     final double[] q = time(call, samples, seconds);
-                    if (backend == Options.Backend.NATIVE && kind.equals("plain"))
+                    if (Double.isNaN(baseline))
                     {
-                        baseline = q[0];
+                        baseline = q[0]; // the first row: native plain where the native backend runs
                     }
                     out.printf(Locale.ROOT, "%-14s  %-9s  %10.2f  %9.2f   %8.2f%n", backend.label(), kind, q[0], q[1],
                         q[0] / baseline);

@@ -1,6 +1,5 @@
 package dev.refocus.cli;
 
-import dev.refocus.DenseNetwork;
 import dev.refocus.Method;
 import dev.refocus.Prediction;
 import dev.refocus.Predictor;
@@ -60,13 +59,13 @@ final class PredictCommand implements Callable<Integer>
     @Override
     public Integer call() throws IOException
     {
-        final DenseNetwork network = model.load();
+        final Options.Loaded network = model.load();
         final float[][] samples = DataFiles.readInputs(inputs);
         UsageException.checkData(network.inputSize(), network.classes(), samples, null);
         try (PrintWriter out = output == null
             ? new PrintWriter(new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8)))
             : new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8));
-            Predictor predictor = step.backend.create(network, step.config(method, eta, threshold)))
+            Predictor predictor = step.create(network, step.config(method, eta, threshold)))
         {
             write(predictor, samples, format, out);
         }

@@ -82,7 +82,7 @@ public final class RefocusCli implements Callable<Integer>
         final Path modelFile = example.resolve("mlp-784-512-256-10.safetensors");
         final Path images = example.resolve("test-3000-images-idx3-ubyte.gz");
         final Path labels = example.resolve("test-3000-labels-idx1-ubyte.gz");
-        final DenseNetwork network = DenseNetwork.load(modelFile);
+        final Options.Loaded network = new Options.Loaded(DenseNetwork.load(modelFile), null);
         final float[][] x = DataFiles.readInputs(images);
         final int[] y = DataFiles.readLabels(labels);
         UsageException.checkData(network.inputSize(), network.classes(), x, y);
@@ -108,7 +108,7 @@ public final class RefocusCli implements Callable<Integer>
         final PredictCommand predict = parse(new PredictCommand(), "--model", modelFile.toString(), "--inputs",
             images.toString(), "--eta", String.valueOf(best.eta()), "--output", predictions.toString());
         try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(predictions, StandardCharsets.UTF_8));
-            Predictor predictor = predict.step.backend.create(network,
+            Predictor predictor = predict.step.create(network,
                 predict.step.config(predict.method, predict.eta, predict.threshold)))
         {
             PredictCommand.write(predictor, x, PredictCommand.Format.CSV, w);

@@ -1,6 +1,5 @@
 package dev.refocus.cli;
 
-import dev.refocus.DenseNetwork;
 import dev.refocus.Method;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.VectorGraphicsEncoder;
@@ -68,7 +67,7 @@ final class TuneCommand implements Callable<Integer>
     @Override
     public Integer call() throws IOException
     {
-        final DenseNetwork network = model.load();
+        final Options.Loaded network = model.load();
         final float[][] x = DataFiles.readInputs(inputs);
         final int[] y = DataFiles.readLabels(labels);
         UsageException.checkData(network.inputSize(), network.classes(), x, y);
@@ -80,7 +79,7 @@ final class TuneCommand implements Callable<Integer>
     }
 
     /** Sweeps and prints the table and the best setting. */
-    List<Tune.Row> run(final DenseNetwork network, final float[][] x, final int[] y, final PrintStream out,
+    List<Tune.Row> run(final Options.Loaded network, final float[][] x, final int[] y, final PrintStream out,
         final PrintStream err)
     {
         final float[] grid = etas != null ? etas : Tune.paperGrid(20);
@@ -91,7 +90,7 @@ final class TuneCommand implements Callable<Integer>
         final ProgressBar bar = new ProgressBar(err, (long)x.length * methods.size(),
             progress != null ? progress : System.console() != null);
         final List<Tune.Row> rows = Tune.sweep(
-            method -> step.backend.create(network, step.config(method, grid[0], max(thresholds))),
+            method -> step.create(network, step.config(method, grid[0], max(thresholds))),
             methods, grid, thresholds, x, y, bar::update);
         bar.finish();
         print(rows, out);

@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -110,14 +111,15 @@ class RefocusCliTest
         final int[] y = Arrays.copyOf(labels, 400);
         final Options.Step step = new Options.Step();
         CommandLine.populateCommand(step);
-        for (final Options.Backend backend : Options.Backend.values())
+        final Options.Loaded model = new Options.Loaded(network, null);
+        for (final Options.Backend backend : List.of(Options.Backend.NATIVE, Options.Backend.NATIVE_SHADOW,
+            Options.Backend.REFERENCE))
         {
-            step.backend = backend;
-            final List<Tune.Row> rows = Tune.sweep(m -> backend.create(network, step.config(m, 0.1f, 0.16f)),
+            final List<Tune.Row> rows = Tune.sweep(m -> backend.create(model, step.config(m, 0.1f, 0.16f)),
                 List.of(Method.IFO_WEIGHTED, Method.DOFO), etas, thresholds, x, y, done -> { });
             for (final Tune.Row row : rows)
             {
-                final Evaluation e = Evaluation.of(backend, network, step.config(row.method(), row.eta(),
+                final Evaluation e = Evaluation.of(backend, model, step.config(row.method(), row.eta(),
                     row.threshold()), x, y);
                 assertEquals(e.adapted, row.adapted(), backend + " " + row);
                 assertEquals(e.correctRefocus, row.correctRefocus(), backend + " " + row);
@@ -186,6 +188,44 @@ class RefocusCliTest
     }
 
     @Test
+    void shouldRunTorchScriptModels() throws IOException
+    {
+        // an MLP: imported for the native backend, and run by libtorch too
+        final String mlp = "src/test/resources/dev/refocus/torch/mlp-relu.pt";
+        final Path x = randomCsv("x6.csv", 6);
+        final Path nativeOut = dir.resolve("native.csv");
+        final Path torchOut = dir.resolve("torch.csv");
+        Object[] r = run("predict", "-m", mlp, "-i", x.toString(), "--eta", "0.5", "-o", nativeOut.toString());
+        assertEquals(0, r[0], (String)r[2]);
+        r = run("predict", "-m", mlp, "-i", x.toString(), "--eta", "0.5", "-o", torchOut.toString(), "--backend",
+            "torch");
+        assertEquals(0, r[0], (String)r[2]);
+        final List<String> a = Files.readAllLines(nativeOut);
+        final List<String> b = Files.readAllLines(torchOut);
+        assertEquals(21, a.size());
+        for (int i = 1; i < a.size(); i++) // the same classes and decisions; margins to float precision
+        {
+            final String[] p = a.get(i).split(",");
+            final String[] q = b.get(i).split(",");
+            assertEquals(p[1] + p[2] + p[3], q[1] + q[2] + q[3], a.get(i) + " vs " + b.get(i));
+        }
+        r = run("bench", "-m", mlp, "-i", x.toString(), "--seconds", "0.02");
+        assertEquals(0, r[0], (String)r[2]);
+        assertTrue(((String)r[1]).contains("torch           uncertain"), (String)r[1]);
+
+        // a CNN: libtorch only, with its input shape
+        final String cnn = "src/test/resources/dev/refocus/torch/cnn.pt";
+        final Path images = randomCsv("x64.csv", 64);
+        r = run("predict", "-m", cnn, "-i", images.toString(), "--eta", "0.5", "--input-shape", "1,1,8,8");
+        assertEquals(0, r[0], (String)r[2]);
+        assertEquals(21, ((String)r[1]).lines().count());
+        assertError(3, "give its input shape with --input-shape", "predict", "-m", cnn, "-i", images.toString(),
+            "--eta", "0.5");
+        assertError(3, "the native backend needs a dense network", "predict", "-m", cnn, "-i", images.toString(),
+            "--eta", "0.5", "--input-shape", "1,1,8,8", "--backend", "native");
+    }
+
+    @Test
     void shouldHelpOnEveryCommand()
     {
         for (final String command : new String[] {"predict", "tune", "bench"})
@@ -206,7 +246,7 @@ class RefocusCliTest
         int correctRefocus;
         int rightToWrong;
 
-        static Evaluation of(final Options.Backend backend, final DenseNetwork network,
+        static Evaluation of(final Options.Backend backend, final Options.Loaded network,
             final RefocusConfig config, final float[][] x, final int[] y)
         {
             final Evaluation e = new Evaluation();
@@ -223,6 +263,25 @@ class RefocusCliTest
             }
             return e;
         }
+    }
+
+    /** @return a CSV file of 20 samples of standard normal features. */
+    private Path randomCsv(final String name, final int features) throws IOException
+    {
+        final StringBuilder rows = new StringBuilder();
+        final Random random = new Random(1);
+        for (int i = 0; i < 20; i++)
+        {
+            final String[] v = new String[features];
+            for (int j = 0; j < features; j++)
+            {
+                v[j] = String.valueOf((float)random.nextGaussian());
+            }
+            rows.append(String.join(",", v)).append('\n');
+        }
+        final Path file = dir.resolve(name);
+        Files.writeString(file, rows.toString());
+        return file;
     }
 
     /** A 10 -> 3 model, written as safetensors. */
