@@ -1,9 +1,9 @@
 package dev.refocus;
 
 import dev.refocus.internal.FocusHeadNative;
-import dev.refocus.internal.RefocusCommonNative;
 
 import static dev.refocus.internal.NativeMemory.owned;
+import static dev.refocus.internal.RefocusCommonNative.check;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 
@@ -89,7 +89,7 @@ public final class FocusHead implements AutoCloseable
         logits.put(z);
         final int rc = FocusHeadNative.refocus_focus_head(logits, classes, candidates, candidateCount,
             focus.length, marginThreshold, config.method().nativeCode(), focusOut, marginOut, dlogits);
-        check(rc);
+        check(rc, "native focus head");
         focusOut.get(focus);
         margin = marginOut.get(0);
         ranked = true;
@@ -111,7 +111,7 @@ public final class FocusHead implements AutoCloseable
         }
         logits.put(z);
         check(FocusHeadNative.refocus_logit_grad(logits, classes, candidates, candidateCount, focusOut,
-            focus.length, config.method().nativeCode(), dlogits));
+            focus.length, config.method().nativeCode(), dlogits), "native focus head");
     }
 
     /** @return the margin of the last {@link #evaluate}. */
@@ -178,18 +178,6 @@ public final class FocusHead implements AutoCloseable
         if (z.length != classes)
         {
             throw new IllegalArgumentException("got " + z.length + " logits, the head has " + classes + " classes");
-        }
-    }
-
-    private static void check(final int rc)
-    {
-        if (rc == RefocusCommonNative.REFOCUS_ERROR_NAN)
-        {
-            throw new ArithmeticException("a candidate logit is NaN");
-        }
-        if (RefocusCommonNative.refocus_is_error(rc) != 0)
-        {
-            throw new IllegalStateException("native focus head: " + RefocusCommonNative.refocus_error_name(rc));
         }
     }
 }

@@ -1,7 +1,6 @@
 package dev.refocus;
 
 import dev.refocus.internal.DenseNative;
-import dev.refocus.internal.RefocusCommonNative;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.IntPointer;
 
@@ -13,6 +12,7 @@ import java.nio.IntBuffer;
 import java.util.Objects;
 
 import static dev.refocus.internal.NativeMemory.owned;
+import static dev.refocus.internal.RefocusCommonNative.check;
 
 /**
  * The native CPU backend for dense networks: the fused refocus step of {@code refocus/dense.h}, vectorised for the
@@ -42,6 +42,7 @@ public final class NativePredictor extends Predictor
     }
 
     private static final Cleaner CLEANER = Cleaner.create();
+    private static final String STEP = "native dense step";
 
     private final DenseNetwork network; // keeps the shared parameter block alive
     private final Mode mode;
@@ -168,7 +169,7 @@ public final class NativePredictor extends Predictor
         try
         {
             inputs.put(0, input);
-            check(DenseNative.refocus_dense_forward(context, 1));
+            check(DenseNative.refocus_dense_forward(context, 1), STEP);
             collect(0, out);
             complete(out, out.initialClass(), out.finalClass(), false, Float.NaN);
         }
@@ -223,7 +224,7 @@ public final class NativePredictor extends Predictor
         try
         {
             inputs.put(0, batch);
-            check(DenseNative.refocus_dense_predict(context, n, learningRate, marginThreshold));
+            check(DenseNative.refocus_dense_predict(context, n, learningRate, marginThreshold), STEP);
             for (int i = 0; i < n; i++)
             {
                 collect(i, out[i]);
@@ -250,7 +251,7 @@ public final class NativePredictor extends Predictor
     @Override
     protected void run(final float learningRate, final float marginThreshold, final Prediction out)
     {
-        check(DenseNative.refocus_dense_predict(context, 1, learningRate, marginThreshold));
+        check(DenseNative.refocus_dense_predict(context, 1, learningRate, marginThreshold), STEP);
         collect(0, out);
     }
 
@@ -264,8 +265,8 @@ public final class NativePredictor extends Predictor
             super.runSweep(learningRates, marginThreshold, out, finalClasses);
             return;
         }
-        check(DenseNative.refocus_dense_sweep(context, learningRates, learningRates.length, marginThreshold,
-            finalClasses));
+        final int n = learningRates.length;
+        check(DenseNative.refocus_dense_sweep(context, learningRates, n, marginThreshold, finalClasses), STEP);
         collect(0, out);
     }
 
@@ -298,18 +299,6 @@ public final class NativePredictor extends Predictor
                 return DenseNative.REFOCUS_ACT_TANH;
             default:
                 return DenseNative.REFOCUS_ACT_IDENTITY;
-        }
-    }
-
-    private static void check(final int rc)
-    {
-        if (rc == RefocusCommonNative.REFOCUS_ERROR_NAN)
-        {
-            throw new ArithmeticException("the model produced a NaN logit");
-        }
-        if (rc < 0)
-        {
-            throw new IllegalStateException("native dense step: " + RefocusCommonNative.refocus_error_name(rc));
         }
     }
 }

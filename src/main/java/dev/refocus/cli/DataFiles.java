@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -187,7 +188,7 @@ final class DataFiles
         if (npy.shape.length != 2)
         {
             throw new DataException(file, "inputs must be a 2-D array [samples, features], got shape "
-                + java.util.Arrays.toString(npy.shape));
+                + Arrays.toString(npy.shape));
         }
         if (!npy.descr.equals("<f4") && !npy.descr.equals("<f8"))
         {
@@ -212,7 +213,7 @@ final class DataFiles
         if (npy.shape.length != 1)
         {
             throw new DataException(file, "labels must be a 1-D array [samples], got shape "
-                + java.util.Arrays.toString(npy.shape));
+                + Arrays.toString(npy.shape));
         }
         final int[] labels = new int[(int)npy.shape[0]];
         for (int i = 0; i < labels.length; i++)

@@ -73,10 +73,10 @@ final class Tune
         int done = 0;
         for (final Method method : methods)
         {
-            // per threshold and rate: counts over the samples
-            final int[][] adapted = new int[thresholds.length][etas.length];
+            // counts over the samples: per threshold, and per threshold and rate
+            final int[] adapted = new int[thresholds.length];
+            final int[] correctPlainAdapted = new int[thresholds.length];
             final int[][] correctRefocus = new int[thresholds.length][etas.length];
-            final int[][] correctPlainAdapted = new int[thresholds.length][etas.length];
             final int[][] correctRefocusAdapted = new int[thresholds.length][etas.length];
             final int[][] rightToWrong = new int[thresholds.length][etas.length];
             final int[][] wrongToRight = new int[thresholds.length][etas.length];
@@ -93,12 +93,12 @@ final class Tune
                     for (int t = 0; t < thresholds.length; t++)
                     {
                         final boolean adapts = out.adapted() && out.margin() < thresholds[t];
+                        adapted[t] += adapts ? 1 : 0;
+                        correctPlainAdapted[t] += adapts && before ? 1 : 0;
                         for (int k = 0; k < etas.length; k++)
                         {
                             final boolean after = (adapts ? finals[k] : out.initialClass()) == labels[i];
-                            adapted[t][k] += adapts ? 1 : 0;
                             correctRefocus[t][k] += after ? 1 : 0;
-                            correctPlainAdapted[t][k] += adapts && before ? 1 : 0;
                             correctRefocusAdapted[t][k] += adapts && after ? 1 : 0;
                             rightToWrong[t][k] += before && !after ? 1 : 0;
                             wrongToRight[t][k] += !before && after ? 1 : 0;
@@ -111,8 +111,8 @@ final class Tune
             {
                 for (int k = 0; k < etas.length; k++)
                 {
-                    rows.add(new Row(method, thresholds[t], etas[k], inputs.length, adapted[t][k], correctPlain,
-                        correctRefocus[t][k], correctPlainAdapted[t][k], correctRefocusAdapted[t][k],
+                    rows.add(new Row(method, thresholds[t], etas[k], inputs.length, adapted[t], correctPlain,
+                        correctRefocus[t][k], correctPlainAdapted[t], correctRefocusAdapted[t][k],
                         rightToWrong[t][k], wrongToRight[t][k]));
                 }
             }

@@ -31,4 +31,26 @@ public final class RefocusCommonNative
     public static native int refocus_is_error(int code);
 
     public static native String refocus_error_name(int code);
+
+    /**
+     * Turns a return code of the C ABI into the exception Java callers get.
+     *
+     * @param rc   the code; non-negative codes are results and pass.
+     * @param what the native step, for the message.
+     * @return {@code rc}.
+     * @throws ArithmeticException   for REFOCUS_ERROR_NAN: the model produced a NaN logit.
+     * @throws IllegalStateException for any other error: an argument Java should have rejected first.
+     */
+    public static int check(final int rc, final String what)
+    {
+        if (rc == REFOCUS_ERROR_NAN)
+        {
+            throw new ArithmeticException(what + ": a candidate logit is NaN");
+        }
+        if (rc < 0)
+        {
+            throw new IllegalStateException(what + ": " + refocus_error_name(rc));
+        }
+        return rc;
+    }
 }
