@@ -1,6 +1,7 @@
 package dev.refocus;
 
-import dev.refocus.internal.SafetensorsFile;
+import dev.refocus.internal.DenseNetworkAccess;
+import dev.refocus.internal.formats.SafetensorsFile;
 import org.bytedeco.javacpp.FloatPointer;
 
 import java.io.IOException;
@@ -17,7 +18,7 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static dev.refocus.internal.NativeMemory.owned;
+import static dev.refocus.internal.bindings.NativeMemory.owned;
 
 /**
  * A dense network: layers {@code a[l+1] = act_l(W_l a[l] + b_l)}, the last layer's output being the logits.
@@ -38,6 +39,11 @@ public final class DenseNetwork
 {
     private static final Cleaner CLEANER = Cleaner.create();
     private static final Pattern TENSOR_NAME = Pattern.compile("(.*?)(\\d{1,9})\\.(weight|bias)");
+
+    static
+    {
+        DenseNetworkAccess.register(DenseNetwork::parameterBlock);
+    }
 
     private final int[] sizes;
     private final float[][] weights;
@@ -268,7 +274,7 @@ public final class DenseNetwork
      * W<sub>1</sub>, b<sub>1</sub>, ... contiguous. Made once, on first use, and shared read-only by every native
      * predictor of this network (each keeps the network reachable); a {@link Cleaner} frees it with the network.
      */
-    FloatPointer parameterBlock()
+    private FloatPointer parameterBlock()
     {
         FloatPointer block = parameterBlock;
         if (block == null)

@@ -1,5 +1,7 @@
 package dev.refocus;
 
+import dev.refocus.internal.Checks;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.FloatBuffer;

@@ -1,5 +1,7 @@
 package dev.refocus;
 
+import dev.refocus.internal.Checks;
+
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -105,12 +107,6 @@ public final class RefocusConfig
     public int[] candidates()
     {
         return candidates == null ? new int[0] : candidates.clone();
-    }
-
-    /** The candidate array itself (never modify it), or null when every class is a candidate. */
-    int[] candidatesOrNull()
-    {
-        return candidates;
     }
 
     /**

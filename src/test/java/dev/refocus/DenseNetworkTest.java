@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 
+import static dev.refocus.testing.Messages.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -131,12 +132,12 @@ class DenseNetworkTest
     void shouldRejectInconsistentArrays()
     {
         final DenseNetwork.Builder b = DenseNetwork.builder(3);
-        RefocusConfigTest.assertMessage("weight has 5 values, expected out * in = 2 * 3",
+        assertMessage("weight has 5 values, expected out * in = 2 * 3",
             () -> b.layer(new float[5], new float[2], Activation.RELU));
-        RefocusConfigTest.assertMessage("weight row 1 has 2 values, expected 3",
+        assertMessage("weight row 1 has 2 values, expected 3",
             () -> b.layer(new float[][] {{1, 2, 3}, {1, 2}}, new float[2], Activation.RELU));
         assertThrows(IllegalStateException.class, b::build);
-        RefocusConfigTest.assertMessage("input size", () -> DenseNetwork.builder(0));
+        assertMessage("input size", () -> DenseNetwork.builder(0));
     }
 
     @Test

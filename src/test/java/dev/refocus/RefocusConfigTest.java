@@ -2,6 +2,8 @@ package dev.refocus;
 
 import org.junit.jupiter.api.Test;
 
+import static dev.refocus.testing.Messages.assertMessage;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -69,11 +71,5 @@ class RefocusConfigTest
         config.candidates()[0] = 9;
         assertArrayEquals(new int[] {4, 1, 2}, config.candidates());
         assertTrue(config.toString().contains("candidates=[4, 1, 2]"));
-    }
-
-    static void assertMessage(final String fragment, final org.junit.jupiter.api.function.Executable call)
-    {
-        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
-        assertTrue(e.getMessage().contains(fragment), () -> "message '" + e.getMessage() + "' lacks '" + fragment + "'");
     }
 }

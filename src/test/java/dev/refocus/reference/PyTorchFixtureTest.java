@@ -5,7 +5,7 @@ import dev.refocus.DenseNetwork;
 import dev.refocus.Method;
 import dev.refocus.Prediction;
 import dev.refocus.RefocusConfig;
-import dev.refocus.internal.Json;
+import dev.refocus.internal.formats.Json;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,6 @@
 package dev.refocus.benchmarks;
 
-import dev.refocus.FocusHead;
+import dev.refocus.cpu.FocusHead;
 import dev.refocus.RefocusConfig;
 import dev.refocus.reference.ReferenceFocusHead;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -1,7 +1,7 @@
 package dev.refocus.benchmarks;
 
 import dev.refocus.DenseNetwork;
-import dev.refocus.NativePredictor;
+import dev.refocus.cpu.NativePredictor;
 import dev.refocus.Prediction;
 import dev.refocus.RefocusConfig;
 import dev.refocus.reference.ReferencePredictor;

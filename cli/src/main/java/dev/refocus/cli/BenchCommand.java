@@ -1,0 +1,143 @@
+package dev.refocus.cli;
+
+import dev.refocus.Method;
+import dev.refocus.cpu.NativePredictor;
+import dev.refocus.Prediction;
+import dev.refocus.Predictor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code refocus bench}: what refocus costs per sample on this model, for each backend: plain forward pass, certain
+ * sample (forward and margin check) and uncertain sample (the whole step), median and p99 after a warm-up. A quick
+ * look for users; the project's own figures come from JMH (benchmarks/).
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Per-sample latency of plain, certain and uncertain predictions for each backend (median, p99).")
+final class BenchCommand implements Callable<Integer>
+{
+    @Mixin
+    Options.Model model;
+
+    @Mixin
+    Options.Step step;
+
+    @Option(names = {"-i", "--inputs"}, paramLabel = "FILE",
+        description = "samples to time (.npy, .csv or gzipped idx3); default: 256 random normal samples")
+    Path inputs;
+
+    @Option(names = "--method", defaultValue = "IFO_WEIGHTED", paramLabel = "METHOD",
+        description = "the method (default ${DEFAULT-VALUE})")
+    Method method;
+
+    @Option(names = "--eta", defaultValue = "0.02", paramLabel = "ETA", description = "learning rate (default ${DEFAULT-VALUE})")
+    float eta;
+
+    @Option(names = "--backends", split = ",", paramLabel = "NAME",
+        description = "backends to time (default: every one that can run the model)")
+    List<Options.Backend> backends;
+
+    @Option(names = "--seconds", defaultValue = "1", paramLabel = "S",
+        description = "measuring time per row, after as long a warm-up (default ${DEFAULT-VALUE})")
+    double seconds;
+
+    @Override
+    public Integer call() throws IOException
+    {
+        final Options.Loaded network = model.load();
+        final float[][] samples = inputs != null ? DataFiles.readInputs(inputs) : random(network.inputSize());
+        UsageException.checkData(network.inputSize(), network.classes(), samples, null);
+        run(network, samples, System.out);
+        return 0;
+    }
+
+    void run(final Options.Loaded network, final float[][] samples, final PrintStream out)
+    {
+        out.printf(Locale.ROOT, "%s, %s, η = %s, one thread%n", network, method, eta);
+        out.println("backend         case        median µs    p99 µs   × first row");
+        double baseline = Double.NaN;
+        for (final Options.Backend backend : backends != null ? backends : List.of(Options.Backend.values()))
+        {
+            if (backends == null && !backend.runs(network))
+            {
+                continue;
+            }
+            try (Predictor predictor = backend.create(network, step.config(method, eta, 0.16f)))
+            {
+                final Prediction p = predictor.newPrediction();
+                for (final String kind : new String[] {"plain", "certain", "uncertain"})
+                {
+                    if (kind.equals("plain") && !(predictor instanceof NativePredictor))
+                    {
+                        continue; // only the native backend has a separate plain pass
+                    }
+                    final Call call = kind.equals("plain") ? x -> ((NativePredictor)predictor).forward(x, p)
+                        : kind.equals("certain") ? x -> predictor.predict(x, eta, 0.0f, p)
+                        : x -> predictor.predict(x, eta, 1.0f, p);
+                    final double[] q = time(call, samples, seconds);
+                    if (Double.isNaN(baseline))
+                    {
+                        baseline = q[0]; // the first row: native plain where the native backend runs
+                    }
+                    out.printf(Locale.ROOT, "%-14s  %-9s  %10.2f  %9.2f   %8.2f%n", backend.label(), kind, q[0], q[1],
+                        q[0] / baseline);
+                }
+            }
+        }
+    }
+
+    private interface Call
+    {
+        void predict(float[] x);
+    }
+
+    /** @return the median and p99 in microseconds, measured for about {@code seconds} after as long a warm-up. */
+    private static double[] time(final Call call, final float[][] samples, final double seconds)
+    {
+        final long budget = (long)(seconds * 1e9);
+        long start = System.nanoTime();
+        for (int i = 0; System.nanoTime() - start < budget; i++)
+        {
+            call.predict(samples[i % samples.length]);
+        }
+        long[] nanos = new long[1 << 12];
+        int n = 0;
+        start = System.nanoTime();
+        while (System.nanoTime() - start < budget || n < 5)
+        {
+            final long t0 = System.nanoTime();
+            call.predict(samples[n % samples.length]);
+            if (n == nanos.length)
+            {
+                nanos = Arrays.copyOf(nanos, 2 * n);
+            }
+            nanos[n++] = System.nanoTime() - t0;
+        }
+        Arrays.sort(nanos, 0, n);
+        return new double[] {nanos[n / 2] / 1e3, nanos[Math.min(n - 1, (int)(0.99 * n))] / 1e3};
+    }
+
+    private static float[][] random(final int features)
+    {
+        final Random random = new Random(0);
+        final float[][] x = new float[256][features];
+        for (final float[] row : x)
+        {
+            for (int j = 0; j < features; j++)
+            {
+                row[j] = (float)random.nextGaussian();
+            }
+        }
+        return x;
+    }
+}

@@ -1,0 +1,302 @@
+package dev.refocus.cli;
+
+import dev.refocus.DenseNetwork;
+import dev.refocus.Method;
+import dev.refocus.Prediction;
+import dev.refocus.Predictor;
+import dev.refocus.RefocusConfig;
+import dev.refocus.testing.SafetensorsWriter;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The command line on the shipped example (examples/fashion-mnist), and its errors: each bad input is a clear
+ * message and an exit code scripts can rely on.
+ */
+class RefocusCliTest
+{
+    private static final Path EXAMPLE = Path.of("examples/fashion-mnist");
+    private static final String MODEL = EXAMPLE.resolve("mlp-784-512-256-10.safetensors").toString();
+    private static final String IMAGES = EXAMPLE.resolve("test-3000-images-idx3-ubyte.gz").toString();
+    private static final String LABELS = EXAMPLE.resolve("test-3000-labels-idx1-ubyte.gz").toString();
+    private static DenseNetwork network;
+    private static float[][] images;
+    private static int[] labels;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void load() throws IOException
+    {
+        network = DenseNetwork.load(Path.of(MODEL));
+        images = DataFiles.readInputs(Path.of(IMAGES));
+        labels = DataFiles.readLabels(Path.of(LABELS));
+    }
+
+    /** Runs the command line; returns {exit code, stdout, stderr}. */
+    private static Object[] run(final String... args)
+    {
+        final PrintStream stdout = System.out;
+        final PrintStream stderr = System.err;
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try
+        {
+            final CommandLine cli = RefocusCli.commandLine();
+            cli.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
+            final int code = cli.execute(args);
+            return new Object[] {code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+        }
+        finally
+        {
+            System.setOut(stdout);
+            System.setErr(stderr);
+        }
+    }
+
+    @Test
+    void shouldShipTheMlpAndThreeThousandLabelledImages()
+    {
+        assertEquals("DenseNetwork[784 -> 512 relu -> 256 relu -> 10]", network.toString());
+        assertEquals(3000, images.length);
+        assertEquals(3000, labels.length);
+        assertEquals(784, images[0].length);
+    }
+
+    @Test
+    void shouldTuneLikeThePyTorchSweep() throws IOException
+    {
+        final Path json = dir.resolve("tune.json");
+        final Path plot = dir.resolve("tune.png");
+        final Object[] r = run("tune", "--model", MODEL, "--inputs", IMAGES, "--labels", LABELS,
+            "--methods", "ifo_weighted,dofo", "--etas", "0.02048,0.65536", "--json", json.toString(),
+            "--plot", plot.toString());
+        assertEquals(0, r[0], (String)r[2]);
+        final String out = (String)r[1];
+        // the rows of examples/fashion-mnist/sweep-results.txt, computed by PyTorch: 151 of 3000 adapt
+        assertTrue(out.contains("IFO_WEIGHTED    0.160  0.6554         88.83%       88.93%     5.0%"), out);
+        assertTrue(out.contains("DOFO            0.160  0.6554         88.83%       88.70%     5.0%"), out);
+        assertTrue(out.contains("best: IFO_WEIGHTED    0.160  0.6554"), out);
+        final String written = Files.readString(json);
+        assertTrue(written.contains("\"best\": {\"method\": \"IFO_WEIGHTED\""), written);
+        assertTrue(written.contains("\"rightToWrong\": 6, \"wrongToRight\": 9"), written);
+        final byte[] png = Files.readAllBytes(plot);
+        assertTrue(png.length > 1000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G');
+    }
+
+    @Test
+    void shouldSweepLikeOnePredictionPerRate()
+    {
+        final float[] etas = {0.01f, 0.1f, 0.65536f, 2.0f};
+        final float[] thresholds = {0.05f, 0.16f};
+        final float[][] x = Arrays.copyOf(images, 400);
+        final int[] y = Arrays.copyOf(labels, 400);
+        final Options.Step step = new Options.Step();
+        CommandLine.populateCommand(step);
+        final Options.Loaded model = new Options.Loaded(network, null);
+        for (final Options.Backend backend : List.of(Options.Backend.NATIVE, Options.Backend.NATIVE_SHADOW,
+            Options.Backend.REFERENCE))
+        {
+            final List<Tune.Row> rows = Tune.sweep(m -> backend.create(model, step.config(m, 0.1f, 0.16f)),
+                List.of(Method.IFO_WEIGHTED, Method.DOFO), etas, thresholds, x, y, done -> { });
+            for (final Tune.Row row : rows)
+            {
+                final Evaluation e = Evaluation.of(backend, model, step.config(row.method(), row.eta(),
+                    row.threshold()), x, y);
+                assertEquals(e.adapted, row.adapted(), backend + " " + row);
+                assertEquals(e.correctRefocus, row.correctRefocus(), backend + " " + row);
+                assertEquals(e.rightToWrong, row.rightToWrong(), backend + " " + row);
+            }
+        }
+    }
+
+    @Test
+    void shouldPredictOneRowPerSample() throws IOException
+    {
+        final Path csv = dir.resolve("p.csv");
+        Object[] r = run("predict", "-m", MODEL, "-i", IMAGES, "--eta", "0.65536", "-o", csv.toString());
+        assertEquals(0, r[0], (String)r[2]);
+        final List<String> lines = Files.readAllLines(csv);
+        assertEquals(3001, lines.size());
+        assertEquals("index,initial_class,final_class,adapted,margin", lines.get(0));
+        assertEquals(151, lines.stream().filter(l -> l.contains(",true,")).count());
+        final Path jsonl = dir.resolve("p.jsonl");
+        r = run("predict", "-m", MODEL, "-i", IMAGES, "--eta", "0.65536", "--format", "jsonl", "-o",
+            jsonl.toString(), "--backend", "reference", "--steps", "2", "--adapt", "last:2");
+        assertEquals(0, r[0], (String)r[2]);
+        assertTrue(Files.readAllLines(jsonl).get(0).startsWith("{\"index\":0,\"initial_class\":9,\"final_class\":9"));
+    }
+
+    @Test
+    void shouldBenchEveryBackend()
+    {
+        final Object[] r = run("bench", "-m", MODEL, "-i", IMAGES, "--seconds", "0.05");
+        assertEquals(0, r[0], (String)r[2]);
+        final String out = (String)r[1];
+        for (final String row : new String[] {"native          plain", "native          certain",
+            "native          uncertain", "native-shadow   uncertain", "reference       uncertain"})
+        {
+            assertTrue(out.contains(row), out);
+        }
+    }
+
+    @Test
+    void shouldFailClearlyWithExitCodesScriptsCanUse() throws IOException
+    {
+        assertError(2, "Missing required option", "predict", "-i", IMAGES, "--eta", "0.1");
+        assertError(2, "Unknown option: '--bogus'", "tune", "-m", MODEL, "-i", IMAGES, "-l", LABELS, "--bogus");
+        assertError(2, "Invalid value", "predict", "-m", MODEL, "-i", IMAGES, "--eta", "fast");
+        assertError(3, "no such file: nowhere.safetensors", "predict", "-m", "nowhere.safetensors", "-i", IMAGES,
+            "--eta", "0.1");
+        assertError(3, "inputs have 784 features, the model takes 10", "predict", "-m", tinyModel(), "-i", IMAGES,
+            "--eta", "0.1");
+        final Path labels = dir.resolve("labels.csv");
+        Files.writeString(labels, "1\n2\n11\n");
+        final Path inputs = dir.resolve("x.csv");
+        Files.writeString(inputs, "a,b,c,d,e,f,g,h,i,j\n" + "0,0,0,0,0,0,0,0,0,1\n".repeat(3));
+        assertError(3, "label 2 is 11, outside the model's 3 classes", "tune", "-m", tinyModel(), "-i",
+            inputs.toString(), "-l", labels.toString(), "--json", dir.resolve("t.json").toString(), "--plot",
+            dir.resolve("t.png").toString());
+        assertError(3, "learning rate must be finite and >= 0, got -1.0", "predict", "-m", MODEL, "-i", IMAGES,
+            "--eta", "-1");
+        assertError(3, "--adapt takes all, head, biases or last:K", "predict", "-m", MODEL, "-i", IMAGES,
+            "--eta", "0.1", "--adapt", "some");
+        assertError(3, "--plot takes a .png or .svg file", "tune", "-m", MODEL, "-i", IMAGES, "-l", LABELS,
+            "--etas", "0.1", "--methods", "ifo", "--json", dir.resolve("t.json").toString(), "--plot",
+            dir.resolve("t.gif").toString());
+        final Path npy = dir.resolve("bad.npy");
+        Files.write(npy, new byte[] {1, 2, 3});
+        assertError(3, "not a .npy file", "predict", "-m", MODEL, "-i", npy.toString(), "--eta", "0.1");
+    }
+
+    @Test
+    void shouldRunTorchScriptModels() throws IOException
+    {
+        // an MLP: imported for the native backend, and run by libtorch too
+        final String mlp = "torch/src/test/resources/dev/refocus/torch/mlp-relu.pt";
+        final Path x = randomCsv("x6.csv", 6);
+        final Path nativeOut = dir.resolve("native.csv");
+        final Path torchOut = dir.resolve("torch.csv");
+        Object[] r = run("predict", "-m", mlp, "-i", x.toString(), "--eta", "0.5", "-o", nativeOut.toString());
+        assertEquals(0, r[0], (String)r[2]);
+        r = run("predict", "-m", mlp, "-i", x.toString(), "--eta", "0.5", "-o", torchOut.toString(), "--backend",
+            "torch");
+        assertEquals(0, r[0], (String)r[2]);
+        final List<String> a = Files.readAllLines(nativeOut);
+        final List<String> b = Files.readAllLines(torchOut);
+        assertEquals(21, a.size());
+        for (int i = 1; i < a.size(); i++) // the same classes and decisions; margins to float precision
+        {
+            final String[] p = a.get(i).split(",");
+            final String[] q = b.get(i).split(",");
+            assertEquals(p[1] + p[2] + p[3], q[1] + q[2] + q[3], a.get(i) + " vs " + b.get(i));
+        }
+        r = run("bench", "-m", mlp, "-i", x.toString(), "--seconds", "0.02");
+        assertEquals(0, r[0], (String)r[2]);
+        assertTrue(((String)r[1]).contains("torch           uncertain"), (String)r[1]);
+
+        // a CNN: libtorch only, with its input shape
+        final String cnn = "torch/src/test/resources/dev/refocus/torch/cnn.pt";
+        final Path images = randomCsv("x64.csv", 64);
+        r = run("predict", "-m", cnn, "-i", images.toString(), "--eta", "0.5", "--input-shape", "1,1,8,8");
+        assertEquals(0, r[0], (String)r[2]);
+        assertEquals(21, ((String)r[1]).lines().count());
+        assertError(3, "give its input shape with --input-shape", "predict", "-m", cnn, "-i", images.toString(),
+            "--eta", "0.5");
+        assertError(3, "the native backend needs a dense network", "predict", "-m", cnn, "-i", images.toString(),
+            "--eta", "0.5", "--input-shape", "1,1,8,8", "--backend", "native");
+    }
+
+    @Test
+    void shouldHelpOnEveryCommand()
+    {
+        for (final String command : new String[] {"predict", "tune", "bench"})
+        {
+            final Object[] r = run(command, "--help");
+            assertEquals(0, r[0]);
+            assertTrue(((String)r[1]).contains("Usage: refocus " + command), (String)r[1]);
+        }
+        final Object[] top = run("--help");
+        assertEquals(0, top[0]);
+        assertTrue(((String)top[1]).contains("Commands:"), (String)top[1]);
+    }
+
+    /** One whole prediction per sample: what a sweep row must equal. */
+    private static final class Evaluation
+    {
+        int adapted;
+        int correctRefocus;
+        int rightToWrong;
+
+        static Evaluation of(final Options.Backend backend, final Options.Loaded network,
+            final RefocusConfig config, final float[][] x, final int[] y)
+        {
+            final Evaluation e = new Evaluation();
+            try (Predictor predictor = backend.create(network, config))
+            {
+                final Prediction p = predictor.newPrediction();
+                for (int i = 0; i < x.length; i++)
+                {
+                    predictor.predict(x[i], p);
+                    e.adapted += p.adapted() ? 1 : 0;
+                    e.correctRefocus += p.finalClass() == y[i] ? 1 : 0;
+                    e.rightToWrong += p.initialClass() == y[i] && p.finalClass() != y[i] ? 1 : 0;
+                }
+            }
+            return e;
+        }
+    }
+
+    /** @return a CSV file of 20 samples of standard normal features. */
+    private Path randomCsv(final String name, final int features) throws IOException
+    {
+        final StringBuilder rows = new StringBuilder();
+        final Random random = new Random(1);
+        for (int i = 0; i < 20; i++)
+        {
+            final String[] v = new String[features];
+            for (int j = 0; j < features; j++)
+            {
+                v[j] = String.valueOf((float)random.nextGaussian());
+            }
+            rows.append(String.join(",", v)).append('\n');
+        }
+        final Path file = dir.resolve(name);
+        Files.writeString(file, rows.toString());
+        return file;
+    }
+
+    /** A 10 -> 3 model, written as safetensors. */
+    private String tinyModel() throws IOException
+    {
+        final Path file = dir.resolve("tiny.safetensors");
+        new SafetensorsWriter().add("0.weight", new int[] {3, 10}, new float[30])
+            .add("0.bias", new int[] {3}, new float[3]).write(file);
+        return file.toString();
+    }
+
+    private static void assertError(final int code, final String fragment, final String... args)
+    {
+        final Object[] r = run(args);
+        assertEquals(code, r[0], () -> String.join(" ", args) + " -> " + r[2]);
+        assertTrue(((String)r[2]).contains(fragment), () -> "stderr '" + r[2] + "' lacks '" + fragment + "'");
+    }
+}

@@ -1,0 +1,311 @@
+package dev.refocus.cpu;
+
+import dev.refocus.Activation;
+import dev.refocus.DenseNetwork;
+import dev.refocus.ParameterSubset;
+import dev.refocus.Prediction;
+import dev.refocus.Predictor;
+import dev.refocus.RefocusConfig;
+import dev.refocus.internal.DenseNetworkAccess;
+import dev.refocus.internal.bindings.DenseNative;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.IntPointer;
+
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.util.Objects;
+
+import static dev.refocus.internal.bindings.NativeMemory.owned;
+import static dev.refocus.internal.bindings.RefocusCommonNative.check;
+
+/**
+ * The native CPU backend for dense networks: the fused refocus step of {@code refocus/dense.h}, vectorised for the
+ * CPU it runs on. A prediction is one native call and allocates nothing: inputs and results cross through direct
+ * buffers over the predictor's off-heap workspace, and the network's weights are one off-heap block shared
+ * read-only by all its predictors.
+ *
+ * <pre>{@code
+ * try (NativePredictor predictor = NativePredictor.create(network, config)) {
+ *     Prediction out = predictor.newPrediction();
+ *     predictor.predict(features, out);
+ * }
+ * }</pre>
+ *
+ * <p><b>Note:</b> This class is not thread-safe: see {@link Predictor}. The workspace is freed by {@link #close()},
+ * and by a {@link Cleaner} if a predictor is dropped without it.
+ */
+public final class NativePredictor extends Predictor
+{
+    /** How the adapted parameters &theta;' are held (DESIGN.md section 2). */
+    public enum Mode
+    {
+        /** No weight is written: the second forward pass applies the step's rank-one terms (the default). */
+        IMPLICIT,
+        /** &theta;' is written out of place into the predictor's shadow buffer for the tensors the step changes. */
+        SHADOW
+    }
+
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final String STEP = "native dense step";
+
+    private final DenseNetwork network; // keeps the shared parameter block alive
+    private final Mode mode;
+    private final int maxBatch;
+    private final Cleaner.Cleanable cleanable;
+    private final long context;
+    private final FloatBuffer inputs;
+    private final FloatBuffer logits;
+    private final FloatBuffer margins;
+    private final IntBuffer answers;
+
+    private NativePredictor(final DenseNetwork network, final RefocusConfig config, final Mode mode, final int maxBatch)
+    {
+        super(network.inputSize(), network.classes(), config);
+        config.checkFits(network.classes(), network.layers());
+        this.network = network;
+        this.mode = Objects.requireNonNull(mode, "mode");
+        if (maxBatch < 1)
+        {
+            throw new IllegalArgumentException("max batch must be >= 1, got " + maxBatch);
+        }
+        this.maxBatch = maxBatch;
+
+        final int layers = network.layers();
+        final int[] sizes = new int[layers + 1];
+        final int[] activations = new int[layers];
+        sizes[0] = network.inputSize();
+        for (int l = 0; l < layers; l++)
+        {
+            sizes[l + 1] = network.outputSize(l);
+            activations[l] = activationCode(network.activation(l));
+        }
+        final int[] candidates = config.hasCandidates() ? config.candidates() : null;
+        final ParameterSubset subset = config.parameters();
+        final BytePointer workspace;
+        // the configuration is copied into the workspace by init: these native arrays only live through set-up
+        try (IntPointer sizesPointer = owned(new IntPointer(sizes));
+            IntPointer activationsPointer = owned(new IntPointer(activations));
+            IntPointer candidatesPointer = candidates == null ? null : owned(new IntPointer(candidates));
+            DenseNative.Config cfg = owned(new DenseNative.Config()))
+        {
+            cfg.n_layers(layers).sizes(sizesPointer).activations(activationsPointer)
+                .params(DenseNetworkAccess.parameterBlock(network)).method(config.method().nativeCode())
+                .n_focus(config.focusClasses()).steps(config.steps()).clip_norm(config.clipNorm())
+                .first_adapted_layer(subset.firstAdaptedLayer(layers))
+                .biases_only(subset.adaptsWeights() ? 0 : 1)
+                .candidates(candidatesPointer).n_candidates(candidates == null ? 0 : candidates.length)
+                .mode(mode == Mode.SHADOW ? DenseNative.REFOCUS_MODE_SHADOW : DenseNative.REFOCUS_MODE_IMPLICIT)
+                .max_batch(maxBatch);
+            final long size = DenseNative.refocus_dense_workspace_size(cfg);
+            if (size <= 0 || size > Integer.MAX_VALUE)
+            {
+                throw new IllegalArgumentException("the native backend cannot hold this network and configuration ("
+                    + (size <= 0 ? "rejected" : size + " bytes of workspace") + ")");
+            }
+            workspace = owned(new BytePointer(size));
+            this.context = DenseNative.refocus_dense_init_static(workspace, size, cfg);
+            if (context == 0)
+            {
+                workspace.close();
+                throw new IllegalStateException("the native backend rejected a checked configuration: " + config);
+            }
+        }
+        this.cleanable = CLEANER.register(this, workspace::close);
+
+        final ByteBuffer all = workspace.asByteBuffer();
+        final long base = workspace.address();
+        final int classes = network.classes();
+        this.inputs = region(all, DenseNative.refocus_dense_inputs(context) - base, maxBatch * sizes[0]).asFloatBuffer();
+        this.logits = region(all, DenseNative.refocus_dense_logits(context) - base, maxBatch * classes).asFloatBuffer();
+        this.margins = region(all, DenseNative.refocus_dense_margins(context) - base, maxBatch).asFloatBuffer();
+        this.answers = region(all, DenseNative.refocus_dense_answers(context) - base, maxBatch * 3).asIntBuffer();
+    }
+
+    /**
+     * @param network the model.
+     * @param config  the refocus configuration; checked against the network.
+     * @return a predictor in {@link Mode#IMPLICIT} mode that predicts one sample per call.
+     */
+    public static NativePredictor create(final DenseNetwork network, final RefocusConfig config)
+    {
+        return new NativePredictor(network, config, Mode.IMPLICIT, 1);
+    }
+
+    /**
+     * @param network  the model.
+     * @param config   the refocus configuration; checked against the network.
+     * @param mode     how &theta;' is held.
+     * @param maxBatch the most samples one {@link #predict(float[], int, Prediction[])} call takes.
+     * @return the predictor.
+     */
+    public static NativePredictor create(final DenseNetwork network, final RefocusConfig config, final Mode mode,
+        final int maxBatch)
+    {
+        return new NativePredictor(network, config, mode, maxBatch);
+    }
+
+    /** @return how &theta;' is held. */
+    public Mode mode()
+    {
+        return mode;
+    }
+
+    /** @return the most samples one batch call takes. */
+    public int maxBatch()
+    {
+        return maxBatch;
+    }
+
+    /**
+     * The plain forward pass, without refocus: {@code out} gets the logits and the most likely candidate as both
+     * initial and final class; it is never adapted and its margin is NaN.
+     *
+     * @param input {@link #inputSize()} finite features.
+     * @param out   receives the result.
+     */
+    public void forward(final float[] input, final Prediction out)
+    {
+        Objects.requireNonNull(input, "input");
+        checkCall(input.length, inputSize(), config().learningRate(), config().marginThreshold());
+        checkResult(out);
+        checkFinite(input, 0, input.length);
+        acquire();
+        try
+        {
+            inputs.put(0, input);
+            check(DenseNative.refocus_dense_forward(context, 1), STEP);
+            collect(0, out);
+            complete(out, out.initialClass(), out.finalClass(), false, Float.NaN);
+        }
+        finally
+        {
+            release();
+        }
+    }
+
+    /**
+     * Predicts {@code n} samples in one call with the configured learning rate and margin threshold; each sample
+     * gets its own decision and its own &theta;', and the weights are read once per pass for all of them.
+     *
+     * @param batch {@code n} rows of {@link #inputSize()} finite features, row-major, from index 0.
+     * @param n     number of samples, 1 to {@link #maxBatch()}.
+     * @param out   at least {@code n} results, filled in order.
+     */
+    public void predict(final float[] batch, final int n, final Prediction[] out)
+    {
+        predict(batch, n, config().learningRate(), config().marginThreshold(), out);
+    }
+
+    /**
+     * Predicts {@code n} samples in one call with this call's learning rate and margin threshold.
+     *
+     * @param batch           {@code n} rows of {@link #inputSize()} finite features, row-major, from index 0.
+     * @param n               number of samples, 1 to {@link #maxBatch()}.
+     * @param learningRate    &eta; for this call, finite and &ge; 0.
+     * @param marginThreshold d for this call, in [0, 1].
+     * @param out             at least {@code n} results, filled in order.
+     */
+    public void predict(final float[] batch, final int n, final float learningRate, final float marginThreshold,
+        final Prediction[] out)
+    {
+        Objects.requireNonNull(batch, "batch");
+        Objects.requireNonNull(out, "out");
+        if (n < 1 || n > maxBatch)
+        {
+            throw new IllegalArgumentException("batch of " + n + " samples; this predictor takes 1 to " + maxBatch);
+        }
+        if (out.length < n)
+        {
+            throw new IllegalArgumentException(out.length + " results for " + n + " samples");
+        }
+        checkCall(batch.length, n * inputSize(), learningRate, marginThreshold);
+        for (int i = 0; i < n; i++)
+        {
+            checkResult(out[i]);
+        }
+        checkFinite(batch, 0, batch.length);
+        acquire();
+        try
+        {
+            inputs.put(0, batch);
+            check(DenseNative.refocus_dense_predict(context, n, learningRate, marginThreshold), STEP);
+            for (int i = 0; i < n; i++)
+            {
+                collect(i, out[i]);
+            }
+        }
+        finally
+        {
+            release();
+        }
+    }
+
+    @Override
+    protected void loadInput(final float[] input)
+    {
+        inputs.put(0, input);
+    }
+
+    @Override
+    protected void loadInput(final FloatBuffer input)
+    {
+        inputs.put(0, input, input.position(), inputSize());
+    }
+
+    @Override
+    protected void run(final float learningRate, final float marginThreshold, final Prediction out)
+    {
+        check(DenseNative.refocus_dense_predict(context, 1, learningRate, marginThreshold), STEP);
+        collect(0, out);
+    }
+
+    /** The paper's sweep, one gradient then forward passes only, where it is exact: implicit mode and T = 1. */
+    @Override
+    protected void runSweep(final float[] learningRates, final float marginThreshold, final Prediction out,
+        final int[] finalClasses)
+    {
+        if (mode != Mode.IMPLICIT || config().steps() != 1)
+        {
+            super.runSweep(learningRates, marginThreshold, out, finalClasses);
+            return;
+        }
+        final int n = learningRates.length;
+        check(DenseNative.refocus_dense_sweep(context, learningRates, n, marginThreshold, finalClasses), STEP);
+        collect(0, out);
+    }
+
+    @Override
+    protected void free()
+    {
+        cleanable.clean();
+    }
+
+    private void collect(final int i, final Prediction out)
+    {
+        logits.get(i * classes(), logits(out));
+        final int row = 3 * i;
+        complete(out, answers.get(row), answers.get(row + 1), answers.get(row + 2) != 0, margins.get(i));
+    }
+
+    private static ByteBuffer region(final ByteBuffer all, final long offset, final int values)
+    {
+        return all.duplicate().position((int)offset).limit((int)offset + 4 * values).slice()
+            .order(ByteOrder.nativeOrder());
+    }
+
+    private static int activationCode(final Activation activation)
+    {
+        switch (activation)
+        {
+            case RELU:
+                return DenseNative.REFOCUS_ACT_RELU;
+            case TANH:
+                return DenseNative.REFOCUS_ACT_TANH;
+            default:
+                return DenseNative.REFOCUS_ACT_IDENTITY;
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package dev.refocus.internal.bindings;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.MemberSetter;
+import org.bytedeco.javacpp.annotation.Name;
+import org.bytedeco.javacpp.annotation.NoException;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * JavaCPP binding of {@code native/include/refocus/dense.h}: the fused refocus step for dense networks. See the
+ * header for the contracts. The context is passed as a raw address ({@code long}) so that the hot calls create
+ * no {@link Pointer} and read no field of one.
+ */
+@Platform(include = "refocus/dense.h", library = "jnirefocus")
+@NoException
+public final class DenseNative
+{
+    static
+    {
+        Loader.load(RefocusCommonNative.class);
+        Loader.load();
+    }
+
+    public static final int REFOCUS_ACT_IDENTITY = 0;
+    public static final int REFOCUS_ACT_RELU = 1;
+    public static final int REFOCUS_ACT_TANH = 2;
+    public static final int REFOCUS_MODE_IMPLICIT = 0;
+    public static final int REFOCUS_MODE_SHADOW = 1;
+
+    private DenseNative()
+    {
+    }
+
+    /** {@code refocus_dense_config}: filled once at set-up (setters only: Java never reads it back). */
+    @Name("refocus_dense_config")
+    public static final class Config extends Pointer
+    {
+        static
+        {
+            Loader.load();
+        }
+
+        public Config()
+        {
+            super((Pointer)null);
+            allocate();
+        }
+
+        private native void allocate();
+
+        @MemberSetter
+        public native Config n_layers(int value);
+
+        @MemberSetter
+        public native Config sizes(@Cast("const int32_t*") IntPointer value);
+
+        @MemberSetter
+        public native Config activations(@Cast("const int32_t*") IntPointer value);
+
+        @MemberSetter
+        public native Config params(@Cast("const float*") FloatPointer value);
+
+        @MemberSetter
+        public native Config method(int value);
+
+        @MemberSetter
+        public native Config n_focus(int value);
+
+        @MemberSetter
+        public native Config steps(int value);
+
+        @MemberSetter
+        public native Config clip_norm(float value);
+
+        @MemberSetter
+        public native Config first_adapted_layer(int value);
+
+        @MemberSetter
+        public native Config biases_only(int value);
+
+        @MemberSetter
+        public native Config candidates(@Cast("const int32_t*") IntPointer value);
+
+        @MemberSetter
+        public native Config n_candidates(int value);
+
+        @MemberSetter
+        public native Config mode(int value);
+
+        @MemberSetter
+        public native Config max_batch(int value);
+    }
+
+    public static native @Cast("size_t") long refocus_dense_workspace_size(@Const Config cfg);
+
+    public static native @Cast("intptr_t") long refocus_dense_init_static(
+        Pointer workspace, @Cast("size_t") long size, @Const Config cfg);
+
+    public static native @Cast("intptr_t") long refocus_dense_inputs(@Cast("refocus_dense*") long ctx);
+
+    public static native @Cast("intptr_t") long refocus_dense_logits(@Cast("refocus_dense*") long ctx);
+
+    public static native @Cast("intptr_t") long refocus_dense_answers(@Cast("refocus_dense*") long ctx);
+
+    public static native @Cast("intptr_t") long refocus_dense_margins(@Cast("refocus_dense*") long ctx);
+
+    public static native int refocus_dense_predict(
+        @Cast("refocus_dense*") long ctx, int n, float learningRate, float threshold);
+
+    public static native int refocus_dense_sweep(
+        @Cast("refocus_dense*") long ctx, @Const float[] etas, int nEtas, float threshold, int[] finals);
+
+    public static native int refocus_dense_forward(@Cast("refocus_dense*") long ctx, int n);
+}

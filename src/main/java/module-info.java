@@ -1,0 +1,16 @@
+/**
+ * The refocus core: the API ({@code dev.refocus}), the native CPU backend ({@code dev.refocus.cpu}) and the
+ * plain-Java reference ({@code dev.refocus.reference}). Its internals (argument checks, the model file parsers,
+ * the JavaCPP bindings of the native library) are not exported; the bindings are opened to JavaCPP alone, which
+ * loads the native library from their package.
+ */
+module dev.refocus
+{
+    requires org.bytedeco.javacpp;
+
+    exports dev.refocus;
+    exports dev.refocus.cpu;
+    exports dev.refocus.reference;
+
+    opens dev.refocus.internal.bindings to org.bytedeco.javacpp;
+}
