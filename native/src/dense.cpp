@@ -362,7 +362,7 @@ bool valid_config(const refocus_dense_config* cfg) {
         if (cfg->sizes[l] < 1) return false;
     }
     for (int32_t l = 0; l < layers; l++) {
-        if (cfg->activations[l] < REFOCUS_ACT_IDENTITY || cfg->activations[l] > REFOCUS_ACT_TANH) return false;
+        if (cfg->activations[l] < 0 || cfg->activations[l] >= REFOCUS_ACT_COUNT) return false;
     }
     const int32_t classes = cfg->sizes[layers];
     int32_t k = classes;
@@ -373,7 +373,7 @@ bool valid_config(const refocus_dense_config* cfg) {
         }
         k = cfg->n_candidates;
     }
-    return cfg->method >= REFOCUS_IFO_WEIGHTED && cfg->method <= REFOCUS_ENTROPY && cfg->n_focus >= 2
+    return cfg->method >= 0 && cfg->method < REFOCUS_METHOD_COUNT && cfg->n_focus >= 2
            && cfg->n_focus < k && cfg->steps >= 1 && std::isfinite(cfg->clip_norm) && cfg->clip_norm >= 0.0f
            && cfg->first_adapted_layer >= 0 && cfg->first_adapted_layer < layers
            && (cfg->biases_only == 0 || cfg->biases_only == 1)

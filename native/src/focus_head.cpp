@@ -119,7 +119,7 @@ void write_grad(const float* z, ClassSet k, const Softmax& sm, const int32_t* fo
     }
 }
 
-bool valid_method(int32_t method) { return method >= REFOCUS_IFO_WEIGHTED && method <= REFOCUS_ENTROPY; }
+bool valid_method(int32_t method) { return method >= 0 && method < REFOCUS_METHOD_COUNT; }
 
 }  // namespace
 

@@ -29,7 +29,8 @@ extern "C" {
 #define REFOCUS_VERSION_NUMBER (REFOCUS_VERSION_MAJOR * 10000 + REFOCUS_VERSION_MINOR * 100 + REFOCUS_VERSION_PATCH)
 
 /*! refocus_version_number() :
- *  @return : the version of the library that is loaded, REFOCUS_VERSION_NUMBER of its build. */
+ *  @return : the version of the library that is loaded, REFOCUS_VERSION_NUMBER of its build. The Java bindings
+ *            compare it with the version they were written for when they load the library. */
 REFOCUS_API int32_t refocus_version_number(void);
 
 /*------   Errors   ------*/
@@ -46,12 +47,15 @@ REFOCUS_API int32_t refocus_is_error(int32_t code);
 REFOCUS_API const char* refocus_error_name(int32_t code);
 
 /*------   Loss methods (DESIGN.md section 1)   ------*/
-/* The values are part of the ABI: the Java enum dev.refocus.Method maps to them by ordinal. */
+/* The values are part of the ABI, dense from 0 to REFOCUS_METHOD_COUNT - 1. The Java enum dev.refocus.Method
+ * carries them as explicit codes; a Java test reads every value below from this header through JavaCPP and checks
+ * the enum against it. Its javadoc lists every place a new loss touches. */
 #define REFOCUS_IFO_WEIGHTED  0  /* L = - sum_{c in F} p~_c z_c, p~ = softmax(z) held constant */
 #define REFOCUS_IFO           1  /* L = - (1/|F|) sum_{c in F} z_c */
 #define REFOCUS_DOFO          2  /* L = (1/|K\F|) sum_{c in K\F} z_c */
 #define REFOCUS_CROSS_ENTROPY 3  /* L = logsumexp_K(z) - (1/|F|) sum_{c in F} z_c */
 #define REFOCUS_ENTROPY       4  /* L = - sum_{c in K} p_c log p_c, gradient through p */
+#define REFOCUS_METHOD_COUNT  5  /* one more than the largest method code */
 
 #ifdef __cplusplus
 }

@@ -35,10 +35,11 @@
 extern "C" {
 #endif
 
-/* Activations, applied element-wise to a layer's output. */
+/* Activations, applied element-wise to a layer's output; codes dense from 0 to REFOCUS_ACT_COUNT - 1. */
 #define REFOCUS_ACT_IDENTITY 0
 #define REFOCUS_ACT_RELU     1  /* derivative 0 at h = 0, as PyTorch */
 #define REFOCUS_ACT_TANH     2
+#define REFOCUS_ACT_COUNT    3  /* one more than the largest activation code */
 
 /* How theta' is held. */
 #define REFOCUS_MODE_IMPLICIT 0
@@ -49,7 +50,7 @@ typedef struct refocus_dense_config_s {
     const int32_t* sizes;         /* L + 1 sizes, each >= 1: the input size, then each layer's output size */
     const int32_t* activations;   /* L REFOCUS_ACT_* codes */
     const float* params;          /* the shared parameter block; must outlive every context built on it */
-    int32_t method;               /* REFOCUS_IFO_WEIGHTED ... REFOCUS_ENTROPY */
+    int32_t method;               /* a loss method, 0 <= method < REFOCUS_METHOD_COUNT (common.h) */
     int32_t n_focus;              /* 2 <= n_focus < number of candidates (classes when there are none) */
     int32_t steps;                /* T >= 1 */
     float clip_norm;              /* clip the gradient to this global L2 norm before each step; 0 = off */

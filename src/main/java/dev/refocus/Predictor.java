@@ -14,19 +14,27 @@ import java.util.Objects;
  * class, which validates every argument before any work starts, so a bad call is an exception, never a crash
  * or a corrupted result.
  *
- * <p><b>Note:</b> A predictor is not thread-safe: it owns its workspace. It belongs to the first thread that
- * predicts with it, and a call from any other thread throws {@link IllegalStateException}. Use one predictor per
- * thread; the network and the configuration are shared safely. {@link #close()} may be called from any thread; while
- * a prediction is running it fails with {@link IllegalStateException} instead of freeing memory in use.
+ * <p>Every backend is made the same way, {@code XPredictor.create(model, config)} (with options where the backend
+ * has some), which fits {@link Factory}: an engine that makes one predictor per task takes a factory.
+ *
+ * <p><b>Note:</b> A predictor serves one call at a time, from any thread: thread pools, executors, virtual threads
+ * and engine tasks may hand it from thread to thread. A call made while another runs fails with
+ * {@link IllegalStateException} (it never waits and never corrupts the workspace); use one predictor per concurrent
+ * caller; the network and the configuration are shared safely. Each call starts with a compare-and-set of the
+ * predictor's state and ends with a release store of it, so everything a call did (its workspace, its result)
+ * happens-before whatever the next call does, on whichever thread: no other synchronisation is needed to pass a
+ * predictor, or a {@link Prediction} it filled, from one thread to the next through this predictor. {@link #close()}
+ * may be called from any thread; while a prediction is running it fails with {@link IllegalStateException} instead
+ * of freeing memory in use.
  */
 public abstract class Predictor implements AutoCloseable
 {
     private final int inputSize;
     private final int classes;
     private final RefocusConfig config;
-    private Thread owner;
 
-    // IDLE -> BUSY for the length of a call, IDLE -> CLOSED once: close() never frees what a call uses
+    // IDLE -> BUSY for the length of a call, IDLE -> CLOSED once: close() never frees what a call uses, and no two
+    // calls overlap
     private static final int IDLE = 0;
     private static final int BUSY = 1;
     private static final int CLOSED = 2;
@@ -105,7 +113,8 @@ public abstract class Predictor implements AutoCloseable
         final Prediction out)
     {
         Objects.requireNonNull(input, "input");
-        checkCall(input.length, inputSize, learningRate, marginThreshold);
+        checkCall(learningRate, marginThreshold);
+        checkInputLength(input.length);
         checkResult(out);
         checkFinite(input, 0, inputSize);
         acquire();
@@ -145,7 +154,8 @@ public abstract class Predictor implements AutoCloseable
         final Prediction out)
     {
         Objects.requireNonNull(input, "input");
-        checkCall(input.remaining(), inputSize, learningRate, marginThreshold);
+        checkCall(learningRate, marginThreshold);
+        checkInputLength(input.remaining());
         checkResult(out);
         checkFinite(input, inputSize);
         acquire();
@@ -186,7 +196,8 @@ public abstract class Predictor implements AutoCloseable
         {
             Checks.learningRate(eta);
         }
-        checkCall(input.length, inputSize, learningRates[0], marginThreshold);
+        checkCall(learningRates[0], marginThreshold);
+        checkInputLength(input.length);
         checkResult(out);
         checkFinite(input, 0, inputSize);
         acquire();
@@ -204,7 +215,7 @@ public abstract class Predictor implements AutoCloseable
     /**
      * Releases the workspace. Idempotent; the predictor cannot be used afterwards.
      *
-     * @throws IllegalStateException if a prediction is running on another thread.
+     * @throws IllegalStateException if a prediction is running.
      */
     @Override
     public final void close()
@@ -262,13 +273,16 @@ public abstract class Predictor implements AutoCloseable
      * For backends with calls of their own: marks the predictor busy, so that {@link #close()} waits for no one
      * and frees nothing in use. Pair it with {@link #release()} in a finally block, after the checks.
      *
-     * @throws IllegalStateException if the predictor is closed.
+     * @throws IllegalStateException if the predictor is closed, or busy with a call from another thread.
      */
     protected final void acquire()
     {
-        if (!STATE.compareAndSet(this, IDLE, BUSY))
+        final int was = (int)STATE.compareAndExchange(this, IDLE, BUSY);
+        if (was != IDLE)
         {
-            throw new IllegalStateException("the predictor is closed");
+            throw new IllegalStateException(was == CLOSED ? "the predictor is closed"
+                : "the predictor is busy with another call: a predictor serves one call at a time "
+                + "(use one predictor per concurrent caller)");
         }
     }
 
@@ -292,35 +306,32 @@ public abstract class Predictor implements AutoCloseable
     }
 
     /**
-     * For backends: the checks of every call, before any work. Binds the predictor to the calling thread on first
-     * use.
+     * For backends: the checks of every call, before any work: the predictor is open, &eta; and d are in range.
      *
-     * @param length   number of input values the caller passed.
-     * @param expected number of input values the call takes.
+     * @param learningRate    &eta; of the call.
+     * @param marginThreshold d of the call.
      */
-    protected final void checkCall(final int length, final int expected, final float learningRate,
-        final float marginThreshold)
+    protected final void checkCall(final float learningRate, final float marginThreshold)
     {
         if (state == CLOSED)
         {
             throw new IllegalStateException("the predictor is closed");
         }
-        final Thread current = Thread.currentThread();
-        if (owner != current)
-        {
-            if (owner != null)
-            {
-                throw new IllegalStateException("a predictor belongs to one thread: it is used by " + owner.getName()
-                    + ", not by " + current.getName() + " (create one predictor per thread)");
-            }
-            owner = current;
-        }
-        if (length != expected)
-        {
-            throw new IllegalArgumentException("input has " + length + " features, the call takes " + expected);
-        }
         Checks.learningRate(learningRate);
         Checks.marginThreshold(marginThreshold);
+    }
+
+    /**
+     * For backends: a single sample's input has {@link #inputSize()} features.
+     *
+     * @param length number of input values the caller passed.
+     */
+    protected final void checkInputLength(final int length)
+    {
+        if (length != inputSize)
+        {
+            throw new IllegalArgumentException("input has " + length + " features, the model takes " + inputSize);
+        }
     }
 
     /** For backends: {@code out} is a result of this predictor's size. */
@@ -358,5 +369,24 @@ public abstract class Predictor implements AutoCloseable
                 throw new IllegalArgumentException("input[" + i + "] is " + value + "; inputs must be finite");
             }
         }
+    }
+
+    /**
+     * Makes predictors of one backend for a model: {@code NativePredictor::create}, {@code ReferencePredictor::create},
+     * {@code TorchPredictor::create}, or a lambda that adds a backend's options. What an engine takes to make one
+     * predictor per task or thread.
+     *
+     * @param <M> the model type: {@link DenseNetwork}, a libtorch model, ...
+     * @param <P> the predictor type.
+     */
+    @FunctionalInterface
+    public interface Factory<M, P extends Predictor>
+    {
+        /**
+         * @param model  the model, shared by every predictor made from it.
+         * @param config the refocus configuration, checked against the model.
+         * @return a new predictor; the caller closes it.
+         */
+        P create(M model, RefocusConfig config);
     }
 }

@@ -11,13 +11,14 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import static dev.refocus.testing.Messages.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,10 +32,10 @@ class PredictorTest
     @Test
     void shouldRejectBadCallsBeforeAnyWork()
     {
-        try (Predictor predictor = new ReferencePredictor(NETWORK, CONFIG))
+        try (Predictor predictor = ReferencePredictor.create(NETWORK, CONFIG))
         {
             final Prediction out = predictor.newPrediction();
-            assertMessage("input has 7 features, the call takes 8", () -> predictor.predict(new float[7], out));
+            assertMessage("input has 7 features, the model takes 8", () -> predictor.predict(new float[7], out));
             final float[] nan = new float[8];
             nan[3] = Float.NaN;
             assertMessage("input[3] is NaN", () -> predictor.predict(nan, out));
@@ -52,7 +53,7 @@ class PredictorTest
     @Test
     void shouldRefuseUseAfterClose()
     {
-        final Predictor predictor = new ReferencePredictor(NETWORK, CONFIG);
+        final Predictor predictor = ReferencePredictor.create(NETWORK, CONFIG);
         predictor.close();
         predictor.close();
         assertTrue(predictor.isClosed());
@@ -62,25 +63,96 @@ class PredictorTest
     }
 
     @Test
-    void shouldBelongToTheFirstThreadThatPredicts() throws InterruptedException
+    void shouldServeCallsFromAnyThreadOneAfterAnother() throws Exception
     {
-        try (Predictor predictor = new ReferencePredictor(NETWORK, CONFIG))
+        final Random random = new Random(3);
+        final float[][] samples = new float[40][];
+        final Prediction[] expected = new Prediction[samples.length];
+        try (Predictor single = ReferencePredictor.create(NETWORK, CONFIG))
+        {
+            for (int i = 0; i < samples.length; i++)
+            {
+                samples[i] = RandomNetworks.gaussian(random, 8);
+                expected[i] = single.newPrediction();
+                single.predict(samples[i], expected[i]);
+            }
+        }
+        // one predictor handed from thread to thread, as a pool or an engine does: each call on a new thread
+        final ExecutorService pool = Executors.newFixedThreadPool(2);
+        try (Predictor predictor = ReferencePredictor.create(NETWORK, CONFIG))
         {
             final Prediction out = predictor.newPrediction();
-            predictor.predict(new float[8], out);
-            final CompletableFuture<Void> other = CompletableFuture.runAsync(
-                () -> predictor.predict(new float[8], new Prediction(5)));
-            final ExecutionException e = assertThrows(ExecutionException.class, other::get);
-            assertInstanceOf(IllegalStateException.class, e.getCause());
-            assertTrue(e.getCause().getMessage().contains("one predictor per thread"));
+            for (int i = 0; i < samples.length; i++)
+            {
+                final float[] x = samples[i];
+                final Thread caller = pool.submit(() -> {
+                    predictor.predict(x, out);
+                    return Thread.currentThread();
+                }).get();
+                assertEquals(expected[i].finalClass(), out.finalClass(), "sample " + i + " on " + caller.getName());
+                assertArrayEquals(expected[i].logits(), out.logits());
+            }
         }
+        finally
+        {
+            pool.shutdown();
+        }
+    }
+
+    @Test
+    void shouldRefuseACallOrACloseWhileACallRuns() throws Exception
+    {
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch leave = new CountDownLatch(1);
+        // a predictor whose call blocks until told: the second caller arrives while the first is inside
+        final Predictor blocking = new Predictor(2, 3, CONFIG)
+        {
+            @Override
+            protected void loadInput(final float[] input)
+            {
+            }
+
+            @Override
+            protected void loadInput(final FloatBuffer input)
+            {
+            }
+
+            @Override
+            protected void run(final float learningRate, final float marginThreshold, final Prediction out)
+            {
+                entered.countDown();
+                try
+                {
+                    leave.await();
+                }
+                catch (final InterruptedException e)
+                {
+                    Thread.currentThread().interrupt();
+                }
+                complete(out, 1, 1, false, 0.5f);
+            }
+        };
+        final Prediction out = blocking.newPrediction();
+        final CompletableFuture<Void> first = CompletableFuture.runAsync(() -> blocking.predict(new float[2], out));
+        entered.await();
+        final IllegalStateException busy = assertThrows(IllegalStateException.class,
+            () -> blocking.predict(new float[2], blocking.newPrediction()));
+        assertTrue(busy.getMessage().contains("one call at a time"), busy.getMessage());
+        final IllegalStateException closing = assertThrows(IllegalStateException.class, blocking::close);
+        assertTrue(closing.getMessage().contains("while it is predicting"), closing.getMessage());
+        leave.countDown();
+        first.get();
+        assertEquals(1, out.finalClass());
+        blocking.predict(new float[2], out); // free again, on this thread
+        blocking.close();
+        assertTrue(blocking.isClosed());
     }
 
     @Test
     void shouldReadArraysAndBuffersAlike()
     {
         final Random random = new Random(1);
-        try (Predictor predictor = new ReferencePredictor(NETWORK, CONFIG))
+        try (Predictor predictor = ReferencePredictor.create(NETWORK, CONFIG))
         {
             final Prediction fromArray = predictor.newPrediction();
             final Prediction fromBuffer = predictor.newPrediction();
@@ -103,7 +175,7 @@ class PredictorTest
     void shouldReturnThePlainForwardWhenTheLearningRateIsZeroOrTheSampleCertain()
     {
         final Random random = new Random(2);
-        try (Predictor predictor = new ReferencePredictor(NETWORK, CONFIG))
+        try (Predictor predictor = ReferencePredictor.create(NETWORK, CONFIG))
         {
             final Prediction plain = predictor.newPrediction();
             final Prediction still = predictor.newPrediction();
@@ -128,7 +200,7 @@ class PredictorTest
     void shouldChangeSomeAnswersWithALargeLearningRate()
     {
         final Random random = new Random(3);
-        try (Predictor predictor = new ReferencePredictor(NETWORK, CONFIG))
+        try (Predictor predictor = ReferencePredictor.create(NETWORK, CONFIG))
         {
             final Prediction out = predictor.newPrediction();
             int adapted = 0;
@@ -157,7 +229,7 @@ class PredictorTest
             inputs[i] = RandomNetworks.gaussian(random, 8);
         }
         final RefocusConfig config = CONFIG.toBuilder().steps(2).candidates(4, 0, 2, 1).build();
-        try (Predictor predictor = new ReferencePredictor(NETWORK, config))
+        try (Predictor predictor = ReferencePredictor.create(NETWORK, config))
         {
             final Prediction out = predictor.newPrediction();
             int adapted = 0;

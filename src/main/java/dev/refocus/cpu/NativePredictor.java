@@ -169,7 +169,8 @@ public final class NativePredictor extends Predictor
     public void forward(final float[] input, final Prediction out)
     {
         Objects.requireNonNull(input, "input");
-        checkCall(input.length, inputSize(), config().learningRate(), config().marginThreshold());
+        checkCall(config().learningRate(), config().marginThreshold());
+        checkInputLength(input.length);
         checkResult(out);
         checkFinite(input, 0, input.length);
         acquire();
@@ -190,7 +191,8 @@ public final class NativePredictor extends Predictor
      * Predicts {@code n} samples in one call with the configured learning rate and margin threshold; each sample
      * gets its own decision and its own &theta;', and the weights are read once per pass for all of them.
      *
-     * @param batch {@code n} rows of {@link #inputSize()} finite features, row-major, from index 0.
+     * @param batch {@code n} rows of {@link #inputSize()} finite features, row-major, from index 0; it may be longer
+     *              (a buffer reused for batches of any size): what follows the {@code n} rows is not read.
      * @param n     number of samples, 1 to {@link #maxBatch()}.
      * @param out   at least {@code n} results, filled in order.
      */
@@ -202,7 +204,8 @@ public final class NativePredictor extends Predictor
     /**
      * Predicts {@code n} samples in one call with this call's learning rate and margin threshold.
      *
-     * @param batch           {@code n} rows of {@link #inputSize()} finite features, row-major, from index 0.
+     * @param batch           {@code n} rows of {@link #inputSize()} finite features, row-major, from index 0; it
+     *                        may be longer: what follows the {@code n} rows is not read.
      * @param n               number of samples, 1 to {@link #maxBatch()}.
      * @param learningRate    &eta; for this call, finite and &ge; 0.
      * @param marginThreshold d for this call, in [0, 1].
@@ -217,20 +220,26 @@ public final class NativePredictor extends Predictor
         {
             throw new IllegalArgumentException("batch of " + n + " samples; this predictor takes 1 to " + maxBatch);
         }
+        final int values = n * inputSize(); // no overflow: n <= maxBatch, and maxBatch rows fit the workspace
+        if (batch.length < values)
+        {
+            throw new IllegalArgumentException("the batch holds " + batch.length + " values, fewer than " + n
+                + " samples of " + inputSize() + " features");
+        }
         if (out.length < n)
         {
             throw new IllegalArgumentException(out.length + " results for " + n + " samples");
         }
-        checkCall(batch.length, n * inputSize(), learningRate, marginThreshold);
+        checkCall(learningRate, marginThreshold);
         for (int i = 0; i < n; i++)
         {
             checkResult(out[i]);
         }
-        checkFinite(batch, 0, batch.length);
+        checkFinite(batch, 0, values);
         acquire();
         try
         {
-            inputs.put(0, batch);
+            inputs.put(0, batch, 0, values);
             check(DenseNative.refocus_dense_predict(context, n, learningRate, marginThreshold), STEP);
             for (int i = 0; i < n; i++)
             {
@@ -296,7 +305,8 @@ public final class NativePredictor extends Predictor
             .order(ByteOrder.nativeOrder());
     }
 
-    private static int activationCode(final Activation activation)
+    /** The C ABI code of an activation (package-private for the test that checks it against the header). */
+    static int activationCode(final Activation activation)
     {
         switch (activation)
         {

@@ -44,9 +44,15 @@ public final class ReferencePredictor extends Predictor
     /**
      * @param network the model.
      * @param config  the refocus configuration; checked against the network.
+     * @return the predictor.
      * @throws IllegalArgumentException if the configuration does not fit the network.
      */
-    public ReferencePredictor(final DenseNetwork network, final RefocusConfig config)
+    public static ReferencePredictor create(final DenseNetwork network, final RefocusConfig config)
+    {
+        return new ReferencePredictor(network, config);
+    }
+
+    private ReferencePredictor(final DenseNetwork network, final RefocusConfig config)
     {
         super(network.inputSize(), network.classes(), config);
         config.checkFits(network.classes(), network.layers());

@@ -69,7 +69,7 @@ class PyTorchFixtureTest
                 .focusClasses(((Long)testCase.get("nFocus")).intValue())
                 .marginThreshold(number(testCase.get("d")))
                 .build();
-            final ReferencePredictor predictor = new ReferencePredictor(network, config);
+            final ReferencePredictor predictor = ReferencePredictor.create(network, config);
             final Prediction out = predictor.newPrediction();
             final List<Object> results = list(testCase.get("results"));
             for (int i = 0; i < results.size(); i++)
@@ -102,7 +102,7 @@ class PyTorchFixtureTest
             final RefocusConfig config = RefocusConfig.builder(0.5f)
                 .method(Method.valueOf((String)expected.get("method"))).clipNorm(number(expected.get("clip")))
                 .marginThreshold(1.0f).build();
-            final ReferencePredictor predictor = new ReferencePredictor(network, config);
+            final ReferencePredictor predictor = ReferencePredictor.create(network, config);
             predictor.predict(floats(inputs.get(0)), predictor.newPrediction());
             final Map<String, Object> tensors = map(expected.get("clippedGradients"));
             for (int l = 0; l < network.layers(); l++)

@@ -58,7 +58,7 @@ class ReferenceGradientTest
         {
             builder.candidates(5, 1, 3, 2);
         }
-        final ReferencePredictor predictor = new ReferencePredictor(network, builder.build());
+        final ReferencePredictor predictor = ReferencePredictor.create(network, builder.build());
         final float[] input = RandomNetworks.gaussian(new Random(3), 5);
         predictor.loadInput(input);
 

@@ -30,7 +30,7 @@ class ToyModelTest
 
     private static Prediction predict(final RefocusConfig config)
     {
-        final ReferencePredictor predictor = new ReferencePredictor(TOY, config);
+        final ReferencePredictor predictor = ReferencePredictor.create(TOY, config);
         final Prediction out = predictor.newPrediction();
         predictor.predict(X, out);
         return out;
@@ -52,7 +52,7 @@ class ToyModelTest
     {
         // dz = (-1/2, -1/2, 0): each focus logit rises by 0.1 * 0.5 * 3.68 = 0.184, so the shared x3 weights
         // c4, c5 rise by eta * x3 / 2 = 0.05 each and c6 does not move
-        final ReferencePredictor predictor = new ReferencePredictor(TOY,
+        final ReferencePredictor predictor = ReferencePredictor.create(TOY,
             RefocusConfig.builder(0.1f).method(Method.IFO).clipNorm(0.0f).build());
         final Prediction out = predictor.newPrediction();
         predictor.predict(X, out);
@@ -67,7 +67,7 @@ class ToyModelTest
     void shouldLowerOnlyTheOutOfFocusLogitWithDofo()
     {
         // dz = (0, 0, 1): y2 falls by 0.1 * 3.68; c2 falls by eta * x2 = 0.02, c6 by eta * x3 = 0.1
-        final ReferencePredictor predictor = new ReferencePredictor(TOY,
+        final ReferencePredictor predictor = ReferencePredictor.create(TOY,
             RefocusConfig.builder(0.1f).method(Method.DOFO).clipNorm(0.0f).build());
         final Prediction out = predictor.newPrediction();
         predictor.predict(X, out);

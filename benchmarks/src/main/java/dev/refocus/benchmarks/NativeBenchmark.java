@@ -57,7 +57,7 @@ public class NativeBenchmark
         final RefocusConfig config = RefocusConfig.builder(ETA).build();
         implicit = NativePredictor.create(network, config, NativePredictor.Mode.IMPLICIT, BATCH);
         shadow = NativePredictor.create(network, config, NativePredictor.Mode.SHADOW, 1);
-        reference = new ReferencePredictor(network, config);
+        reference = ReferencePredictor.create(network, config);
         out = implicit.newPrediction();
         outs = new Prediction[BATCH];
         for (int i = 0; i < BATCH; i++)

@@ -74,8 +74,8 @@ public class TorchBenchmark
         TorchScriptFiles.write(network, file);
         final TorchModel torchModel = TorchModel.load(file, network.inputSize());
         final RefocusConfig config = RefocusConfig.builder(NativeBenchmark.ETA).build();
-        noClone = new TorchPredictor(torchModel, config, TorchOptions.defaults());
-        clone = new TorchClonePredictor(torchModel, config, TorchOptions.defaults());
+        noClone = TorchPredictor.create(torchModel, config, TorchOptions.defaults());
+        clone = TorchClonePredictor.create(torchModel, config, TorchOptions.defaults());
         dense = NativePredictor.create(network, config);
         out = noClone.newPrediction();
         input = BenchmarkModels.input(model);

@@ -39,7 +39,7 @@ final class Options
                 {
                     throw new UsageException("the torch backend needs a TorchScript model (.pt)");
                 }
-                return new TorchPredictor(model.torch(), config, TorchOptions.defaults());
+                return TorchPredictor.create(model.torch(), config, TorchOptions.defaults());
             }
             if (model.dense() == null)
             {
@@ -53,7 +53,7 @@ final class Options
                 case NATIVE_SHADOW:
                     return NativePredictor.create(model.dense(), config, NativePredictor.Mode.SHADOW, 1);
                 default:
-                    return new ReferencePredictor(model.dense(), config);
+                    return ReferencePredictor.create(model.dense(), config);
             }
         }
 

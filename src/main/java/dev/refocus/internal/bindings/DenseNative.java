@@ -6,6 +6,7 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.MemberGetter;
 import org.bytedeco.javacpp.annotation.MemberSetter;
 import org.bytedeco.javacpp.annotation.Name;
 import org.bytedeco.javacpp.annotation.NoException;
@@ -26,11 +27,13 @@ public final class DenseNative
         Loader.load();
     }
 
-    public static final int REFOCUS_ACT_IDENTITY = 0;
-    public static final int REFOCUS_ACT_RELU = 1;
-    public static final int REFOCUS_ACT_TANH = 2;
-    public static final int REFOCUS_MODE_IMPLICIT = 0;
-    public static final int REFOCUS_MODE_SHADOW = 1;
+    // the header's constants, read from it (never copied by hand)
+    public static final int REFOCUS_ACT_IDENTITY = REFOCUS_ACT_IDENTITY();
+    public static final int REFOCUS_ACT_RELU = REFOCUS_ACT_RELU();
+    public static final int REFOCUS_ACT_TANH = REFOCUS_ACT_TANH();
+    public static final int REFOCUS_ACT_COUNT = REFOCUS_ACT_COUNT();
+    public static final int REFOCUS_MODE_IMPLICIT = REFOCUS_MODE_IMPLICIT();
+    public static final int REFOCUS_MODE_SHADOW = REFOCUS_MODE_SHADOW();
 
     private DenseNative()
     {
@@ -95,6 +98,24 @@ public final class DenseNative
         @MemberSetter
         public native Config max_batch(int value);
     }
+
+    @MemberGetter
+    public static native int REFOCUS_ACT_IDENTITY();
+
+    @MemberGetter
+    public static native int REFOCUS_ACT_RELU();
+
+    @MemberGetter
+    public static native int REFOCUS_ACT_TANH();
+
+    @MemberGetter
+    public static native int REFOCUS_ACT_COUNT();
+
+    @MemberGetter
+    public static native int REFOCUS_MODE_IMPLICIT();
+
+    @MemberGetter
+    public static native int REFOCUS_MODE_SHADOW();
 
     public static native @Cast("size_t") long refocus_dense_workspace_size(@Const Config cfg);
 

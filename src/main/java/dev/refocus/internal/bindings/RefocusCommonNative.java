@@ -1,26 +1,37 @@
 package dev.refocus.internal.bindings;
 
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.MemberGetter;
 import org.bytedeco.javacpp.annotation.NoException;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
- * JavaCPP binding of {@code native/include/refocus/common.h}: version and error codes.
- * JavaCPP generates the JNI code from these declarations; see the header for the contracts.
+ * JavaCPP binding of {@code native/include/refocus/common.h}: version, error codes and loss methods.
+ * JavaCPP generates the JNI code from these declarations; see the header for the contracts. The header's constants
+ * are read from it through {@link MemberGetter}s, never copied by hand; {@code dev.refocus.Method}'s codes are
+ * checked against them by a test.
  */
 @Platform(include = "refocus/common.h", library = "jnirefocus")
 @NoException
 public final class RefocusCommonNative
 {
+    /** The C ABI these bindings are written for: {@code REFOCUS_VERSION_NUMBER} of {@code common.h}. */
+    public static final int VERSION_NUMBER = 100;
+
     static
     {
         Loader.load();
+        final int loaded = refocus_version_number();
+        if (loaded != VERSION_NUMBER)
+        {
+            throw new UnsatisfiedLinkError("the refocus native library has version " + loaded
+                + ", its Java bindings expect " + VERSION_NUMBER
+                + ": a library from another build (a stale JavaCPP cache?) was loaded");
+        }
     }
 
-    /** Mirrors {@code REFOCUS_ERROR_ARGUMENT}. */
-    public static final int REFOCUS_ERROR_ARGUMENT = -1;
-    /** Mirrors {@code REFOCUS_ERROR_NAN}. */
-    public static final int REFOCUS_ERROR_NAN = -2;
+    public static final int REFOCUS_ERROR_ARGUMENT = REFOCUS_ERROR_ARGUMENT();
+    public static final int REFOCUS_ERROR_NAN = REFOCUS_ERROR_NAN();
 
     private RefocusCommonNative()
     {
@@ -31,6 +42,34 @@ public final class RefocusCommonNative
     public static native int refocus_is_error(int code);
 
     public static native String refocus_error_name(int code);
+
+    /** @return the version the header declares, compiled into the JNI glue. */
+    @MemberGetter
+    public static native int REFOCUS_VERSION_NUMBER();
+
+    @MemberGetter
+    public static native int REFOCUS_ERROR_ARGUMENT();
+
+    @MemberGetter
+    public static native int REFOCUS_ERROR_NAN();
+
+    @MemberGetter
+    public static native int REFOCUS_IFO_WEIGHTED();
+
+    @MemberGetter
+    public static native int REFOCUS_IFO();
+
+    @MemberGetter
+    public static native int REFOCUS_DOFO();
+
+    @MemberGetter
+    public static native int REFOCUS_CROSS_ENTROPY();
+
+    @MemberGetter
+    public static native int REFOCUS_ENTROPY();
+
+    @MemberGetter
+    public static native int REFOCUS_METHOD_COUNT();
 
     /**
      * Turns a return code of the C ABI into the exception Java callers get.

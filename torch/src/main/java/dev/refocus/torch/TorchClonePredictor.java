@@ -47,12 +47,31 @@ public final class TorchClonePredictor extends Predictor
     private final BoolOptional keepGraph;
 
     /**
+     * A predictor with the default options: one libtorch thread, the parameters {@code config.parameters()} names.
+     *
+     * @param model  the model.
+     * @param config the refocus configuration; checked against the model.
+     * @return the predictor.
+     * @throws IllegalArgumentException if the configuration does not fit the model or no parameter adapts.
+     */
+    public static TorchClonePredictor create(final TorchModel model, final RefocusConfig config)
+    {
+        return create(model, config, TorchOptions.defaults());
+    }
+
+    /**
      * @param model   the model.
      * @param config  the refocus configuration; checked against the model.
      * @param options libtorch threads and the names of the adapted parameters.
+     * @return the predictor.
      * @throws IllegalArgumentException if the configuration does not fit the model or no parameter adapts.
      */
-    public TorchClonePredictor(final TorchModel model, final RefocusConfig config, final TorchOptions options)
+    public static TorchClonePredictor create(final TorchModel model, final RefocusConfig config, final TorchOptions options)
+    {
+        return new TorchClonePredictor(model, config, options);
+    }
+
+    private TorchClonePredictor(final TorchModel model, final RefocusConfig config, final TorchOptions options)
     {
         super(model.inputSize(), model.classes(), config);
         this.session = new TorchSession(model, config, options);

@@ -30,7 +30,7 @@ import java.nio.FloatBuffer;
  *
  * <pre>{@code
  * TorchModel model = TorchModel.load(Path.of("cnn.pt"), new long[] {1, 1, 28, 28});
- * try (TorchPredictor predictor = new TorchPredictor(model, config, TorchOptions.defaults())) {
+ * try (TorchPredictor predictor = TorchPredictor.create(model, config, TorchOptions.defaults())) {
  *     Prediction out = predictor.newPrediction();
  *     predictor.predict(pixels, out);
  * }
@@ -66,12 +66,31 @@ public final class TorchPredictor extends Predictor
     private final BoolOptional keepGraph;
 
     /**
+     * A predictor with the default options: one libtorch thread, the parameters {@code config.parameters()} names.
+     *
+     * @param model  the model.
+     * @param config the refocus configuration; checked against the model.
+     * @return the predictor.
+     * @throws IllegalArgumentException if the configuration does not fit the model or no parameter adapts.
+     */
+    public static TorchPredictor create(final TorchModel model, final RefocusConfig config)
+    {
+        return create(model, config, TorchOptions.defaults());
+    }
+
+    /**
      * @param model   the model; its parameters are shared, never written.
      * @param config  the refocus configuration; checked against the model.
      * @param options libtorch threads and the names of the adapted parameters.
+     * @return the predictor.
      * @throws IllegalArgumentException if the configuration does not fit the model or no parameter adapts.
      */
-    public TorchPredictor(final TorchModel model, final RefocusConfig config, final TorchOptions options)
+    public static TorchPredictor create(final TorchModel model, final RefocusConfig config, final TorchOptions options)
+    {
+        return new TorchPredictor(model, config, options);
+    }
+
+    private TorchPredictor(final TorchModel model, final RefocusConfig config, final TorchOptions options)
     {
         super(model.inputSize(), model.classes(), config);
         this.session = new TorchSession(model, config, options);

@@ -105,8 +105,8 @@ class TorchPredictorTest
         final RefocusConfig config, final int samples)
     {
         final Random random = new Random(7);
-        try (Predictor torch = new TorchPredictor(model, config, TorchOptions.defaults());
-            Predictor reference = new ReferencePredictor(network, config))
+        try (Predictor torch = TorchPredictor.create(model, config, TorchOptions.defaults());
+            Predictor reference = ReferencePredictor.create(network, config))
         {
             final Prediction expected = reference.newPrediction();
             final Prediction actual = torch.newPrediction();
@@ -128,8 +128,8 @@ class TorchPredictorTest
     {
         final RefocusConfig config = RefocusConfig.builder(0.01f).build();
         final Random random = new Random(8);
-        try (Predictor torch = new TorchPredictor(mlp, config, TorchOptions.defaults());
-            Predictor reference = new ReferencePredictor(mlpNetwork, config))
+        try (Predictor torch = TorchPredictor.create(mlp, config, TorchOptions.defaults());
+            Predictor reference = ReferencePredictor.create(mlpNetwork, config))
         {
             final Prediction expected = reference.newPrediction();
             final Prediction actual = torch.newPrediction();
@@ -186,8 +186,8 @@ class TorchPredictorTest
         final TorchOptions options, final int samples)
     {
         final Random random = new Random(9);
-        try (Predictor noClone = new TorchPredictor(model, config, options);
-            Predictor clone = new TorchClonePredictor(model, config, options))
+        try (Predictor noClone = TorchPredictor.create(model, config, options);
+            Predictor clone = TorchClonePredictor.create(model, config, options))
         {
             final Prediction expected = clone.newPrediction();
             final Prediction actual = noClone.newPrediction();
@@ -223,7 +223,7 @@ class TorchPredictorTest
         final RefocusConfig config = RefocusConfig.builder(1.0f).steps(2).marginThreshold(1.0f).build();
         final Random random = new Random(10);
         final float[] probe = TestModels.gaussian(random, 64);
-        try (Predictor used = new TorchPredictor(cnn, config, TorchOptions.defaults()))
+        try (Predictor used = TorchPredictor.create(cnn, config, TorchOptions.defaults()))
         {
             final Prediction out = used.newPrediction();
             final Prediction plainBefore = used.newPrediction();
@@ -278,7 +278,7 @@ class TorchPredictorTest
         }
         final Callable<float[][]> task = () ->
         {
-            try (Predictor predictor = new TorchPredictor(cnn, config, TorchOptions.defaults()))
+            try (Predictor predictor = TorchPredictor.create(cnn, config, TorchOptions.defaults()))
             {
                 final Prediction out = predictor.newPrediction();
                 final float[][] logits = new float[inputs.length][];
@@ -322,7 +322,7 @@ class TorchPredictorTest
     {
         final RefocusConfig config = RefocusConfig.builder(0.5f).build();
         final Random random = new Random(13);
-        try (Predictor predictor = new TorchPredictor(cnn, config, TorchOptions.defaults()))
+        try (Predictor predictor = TorchPredictor.create(cnn, config, TorchOptions.defaults()))
         {
             final Prediction fromArray = predictor.newPrediction();
             final Prediction fromBuffer = predictor.newPrediction();
@@ -351,7 +351,7 @@ class TorchPredictorTest
         final Prediction out = new Prediction(7);
         for (final int threads : new int[] {2, 1})
         {
-            try (Predictor predictor = new TorchPredictor(cnn, RefocusConfig.builder(0.5f).build(),
+            try (Predictor predictor = TorchPredictor.create(cnn, RefocusConfig.builder(0.5f).build(),
                 TorchOptions.builder().threads(threads).build()))
             {
                 predictor.predict(new float[64], out);
@@ -366,19 +366,19 @@ class TorchPredictorTest
     {
         final RefocusConfig config = RefocusConfig.builder(0.5f).build();
         assertMessage("focus classes (7) must be fewer",
-            () -> new TorchPredictor(cnn, config.toBuilder().focusClasses(7).build(), TorchOptions.defaults()));
+            () -> TorchPredictor.create(cnn, config.toBuilder().focusClasses(7).build(), TorchOptions.defaults()));
         assertMessage("candidate class 9 is out of range",
-            () -> new TorchClonePredictor(cnn, config.toBuilder().candidates(1, 9, 2).build(),
+            () -> TorchClonePredictor.create(cnn, config.toBuilder().candidates(1, 9, 2).build(),
                 TorchOptions.defaults()));
         assertMessage("cannot adapt the last 5 layers",
-            () -> new TorchPredictor(cnn, config.toBuilder().parameters(ParameterSubset.lastLayers(5)).build(),
+            () -> TorchPredictor.create(cnn, config.toBuilder().parameters(ParameterSubset.lastLayers(5)).build(),
                 TorchOptions.defaults()));
-        assertMessage("no parameter adapts", () -> new TorchPredictor(cnn, config,
+        assertMessage("no parameter adapts", () -> TorchPredictor.create(cnn, config,
             TorchOptions.builder().parameterNames("nothing\\..*").build()));
-        assertThrows(NullPointerException.class, () -> new TorchPredictor(cnn, config, null));
-        final Predictor predictor = new TorchPredictor(cnn, config, TorchOptions.defaults());
+        assertThrows(NullPointerException.class, () -> TorchPredictor.create(cnn, config, null));
+        final Predictor predictor = TorchPredictor.create(cnn, config, TorchOptions.defaults());
         final Prediction out = predictor.newPrediction();
-        assertMessage("input has 63 features, the call takes 64", () -> predictor.predict(new float[63], out));
+        assertMessage("input has 63 features, the model takes 64", () -> predictor.predict(new float[63], out));
         final float[] nan = new float[64];
         nan[5] = Float.NaN;
         assertMessage("input[5] is NaN", () -> predictor.predict(nan, out));
@@ -402,8 +402,8 @@ class TorchPredictorTest
     {
         final RefocusConfig config = RefocusConfig.builder(5.0f).marginThreshold(0.0f).build();
         final Random random = new Random(14);
-        try (Predictor noClone = new TorchPredictor(cnn, config, TorchOptions.defaults());
-            Predictor clone = new TorchClonePredictor(cnn, config, TorchOptions.defaults()))
+        try (Predictor noClone = TorchPredictor.create(cnn, config, TorchOptions.defaults());
+            Predictor clone = TorchClonePredictor.create(cnn, config, TorchOptions.defaults()))
         {
             final Prediction a = noClone.newPrediction();
             final Prediction b = clone.newPrediction();

@@ -67,8 +67,8 @@ class TorchScriptImportTest
         final TorchModel model = TorchModel.load(path(file), network.inputSize());
         final RefocusConfig config = RefocusConfig.builder(0.1f).marginThreshold(0.0f).build();
         final Random random = new Random(11);
-        try (Predictor torch = new TorchPredictor(model, config, TorchOptions.defaults());
-            Predictor reference = new ReferencePredictor(network, config))
+        try (Predictor torch = TorchPredictor.create(model, config, TorchOptions.defaults());
+            Predictor reference = ReferencePredictor.create(network, config))
         {
             final Prediction expected = reference.newPrediction();
             final Prediction actual = torch.newPrediction();
