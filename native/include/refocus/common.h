@@ -46,7 +46,7 @@ REFOCUS_API int32_t refocus_is_error(int32_t code);
  *  @return : a static, readable description of an error code (never NULL). */
 REFOCUS_API const char* refocus_error_name(int32_t code);
 
-/*------   Loss methods (DESIGN.md section 1)   ------*/
+/*------   Loss methods (docs/DESIGN.md section 1)   ------*/
 /* The values are part of the ABI, dense from 0 to REFOCUS_METHOD_COUNT - 1. The Java enum dev.refocus.Method
  * carries them as explicit codes; a Java test reads every value below from this header through JavaCPP and checks
  * the enum against it. Its javadoc lists every place a new loss touches. */

@@ -8,7 +8,7 @@ import java.util.Objects;
 /**
  * What the refocus step does on an uncertain sample: the method, learning rate &eta;, margin threshold
  * d, number of focus classes n<sub>f</sub>, steps T, gradient clipping norm c, the adapted parameters and
- * the optional candidate classes (DESIGN.md section 1). Immutable and thread-safe.
+ * the optional candidate classes (docs/DESIGN.md section 1). Immutable and thread-safe.
  *
  * <pre>{@code
  * RefocusConfig config = RefocusConfig.builder(0.02f).method(Method.IFO_WEIGHTED).build();

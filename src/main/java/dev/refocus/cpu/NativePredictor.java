@@ -39,7 +39,7 @@ import static dev.refocus.internal.bindings.RefocusCommonNative.check;
  */
 public final class NativePredictor extends Predictor
 {
-    /** How the adapted parameters &theta;' are held (DESIGN.md section 2). */
+    /** How the adapted parameters &theta;' are held (docs/DESIGN.md section 2). */
     public enum Mode
     {
         /** No weight is written: the second forward pass applies the step's rank-one terms (the default). */

@@ -6,7 +6,7 @@ import dev.refocus.DenseNetwork;
 import java.util.Random;
 
 /**
- * The benchmark models of DESIGN.md section 5, with fixed seeds. The head's weights are scaled by 0.01 and its
+ * The benchmark models of docs/DESIGN.md section 5, with fixed seeds. The head's weights are scaled by 0.01 and its
  * bias is zero, so that samples are uncertain: "certain" benchmarks get a margin threshold of 0 instead.
  */
 public final class BenchmarkModels

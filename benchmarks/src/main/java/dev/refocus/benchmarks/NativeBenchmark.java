@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Per-sample cost of the native CPU backend on the models of DESIGN.md section 5, one thread: the plain forward
+ * Per-sample cost of the native CPU backend on the models of docs/DESIGN.md section 5, one thread: the plain forward
  * pass, a certain sample (forward and margin check), an uncertain sample in implicit and in shadow mode, a batch
  * of 64 uncertain samples (per sample), and the plain-Java reference that copies the weights (Algorithm 1
  * literally). The README reports each as a ratio to {@link #plainForward} of the same run.
