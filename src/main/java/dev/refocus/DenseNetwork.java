@@ -5,6 +5,7 @@ import dev.refocus.internal.formats.SafetensorsFile;
 import org.bytedeco.javacpp.FloatPointer;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.ref.Cleaner;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -64,33 +65,105 @@ public final class DenseNetwork
     /**
      * Loads a network from a safetensors file, with the activations its metadata names (ReLU by default).
      *
-     * @param file a safetensors file following the naming convention above.
+     * @param file a safetensors file following the naming convention above; a directory, named pipe or device is
+     *             refused without being opened.
      * @return the network.
-     * @throws ModelFormatException if the file is malformed or does not describe a dense network.
+     * @throws ModelFormatException if the path is not a regular file, or the file is malformed or does not describe
+     *                              a dense network.
      * @throws IOException          if it cannot be read.
      */
     public static DenseNetwork load(final Path file) throws IOException
     {
+        Objects.requireNonNull(file, "file");
         return load(SafetensorsFile.read(file), null);
     }
 
     /**
      * Loads a network from a safetensors file with the given activation after every layer but the last.
      *
-     * @param file   a safetensors file following the naming convention above.
+     * @param file   a safetensors file following the naming convention above; a directory, named pipe or device
+     *               is refused without being opened.
      * @param hidden the activation between layers; the last layer is the identity.
      * @return the network.
-     * @throws ModelFormatException if the file is malformed or does not describe a dense network.
+     * @throws ModelFormatException if the path is not a regular file, or the file is malformed or does not describe
+     *                              a dense network.
      * @throws IOException          if it cannot be read.
      */
     public static DenseNetwork load(final Path file, final Activation hidden) throws IOException
     {
-        return load(SafetensorsFile.read(file), Objects.requireNonNull(hidden, "hidden"));
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(hidden, "hidden");
+        return load(SafetensorsFile.read(file), hidden);
+    }
+
+    /**
+     * Loads a network from the bytes of a safetensors file (a model shipped as bytes, e.g. a broadcast), with the
+     * activations its metadata names (ReLU by default). The array is read, never kept or changed.
+     *
+     * @param safetensors the whole file, following the naming convention above.
+     * @return the network.
+     * @throws ModelFormatException if the bytes are malformed or do not describe a dense network; the message
+     *                              starts with {@code "safetensors bytes"}.
+     */
+    public static DenseNetwork load(final byte[] safetensors) throws ModelFormatException
+    {
+        Objects.requireNonNull(safetensors, "safetensors");
+        return load(SafetensorsFile.read(safetensors), null);
+    }
+
+    /**
+     * Loads a network from the bytes of a safetensors file with the given activation after every layer but the
+     * last. The array is read, never kept or changed.
+     *
+     * @param safetensors the whole file, following the naming convention above.
+     * @param hidden      the activation between layers; the last layer is the identity.
+     * @return the network.
+     * @throws ModelFormatException if the bytes are malformed or do not describe a dense network.
+     */
+    public static DenseNetwork load(final byte[] safetensors, final Activation hidden) throws ModelFormatException
+    {
+        Objects.requireNonNull(safetensors, "safetensors");
+        Objects.requireNonNull(hidden, "hidden");
+        return load(SafetensorsFile.read(safetensors), hidden);
+    }
+
+    /**
+     * Loads a network from a stream holding one safetensors file, with the activations its metadata names (ReLU by
+     * default). Reads the stream to its end and does not close it. Memory grows with the bytes the stream really
+     * holds, never with the lengths it claims; a stream of more than about 2 GiB is refused.
+     *
+     * @param in a stream holding the whole file, following the naming convention above, and nothing after it.
+     * @return the network.
+     * @throws ModelFormatException if the stream's bytes are malformed, too many or do not describe a dense network;
+     *                              the message starts with {@code "safetensors bytes"}.
+     * @throws IOException          if the stream cannot be read.
+     */
+    public static DenseNetwork load(final InputStream in) throws IOException
+    {
+        Objects.requireNonNull(in, "in");
+        return load(SafetensorsFile.read(in), null);
+    }
+
+    /**
+     * Loads a network from a stream holding one safetensors file with the given activation after every layer but
+     * the last. Reads the stream to its end and does not close it.
+     *
+     * @param in     a stream holding the whole file, following the naming convention above, and nothing after it.
+     * @param hidden the activation between layers; the last layer is the identity.
+     * @return the network.
+     * @throws ModelFormatException if the stream's bytes are malformed, too many or do not describe a dense network.
+     * @throws IOException          if the stream cannot be read.
+     */
+    public static DenseNetwork load(final InputStream in, final Activation hidden) throws IOException
+    {
+        Objects.requireNonNull(in, "in");
+        Objects.requireNonNull(hidden, "hidden");
+        return load(SafetensorsFile.read(in), hidden);
     }
 
     private static DenseNetwork load(final SafetensorsFile file, final Activation hidden) throws ModelFormatException
     {
-        final String where = "safetensors file " + file.path();
+        final String where = file.source();
         final TreeMap<Integer, String> layerIndices = new TreeMap<>();
         String prefix = null;
         for (final String name : file.tensorNames())
@@ -393,6 +466,10 @@ public final class DenseNetwork
             return layer(flat, bias, activation);
         }
 
+        /**
+         * @return the network of the layers added so far.
+         * @throws IllegalStateException if no layer was added.
+         */
         public DenseNetwork build()
         {
             if (weights.isEmpty())

@@ -1,14 +1,23 @@
 package dev.refocus;
 
+import dev.refocus.testing.RandomNetworks;
 import dev.refocus.testing.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
 
 import static dev.refocus.testing.Messages.assertMessage;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -129,6 +138,73 @@ class DenseNetworkTest
     }
 
     @Test
+    void shouldLoadTheSameNetworkFromAFileBytesOrAStream() throws IOException
+    {
+        final DenseNetwork random = RandomNetworks.network(21, Activation.TANH, 1.0f, 7, 9, 6, 4);
+        final SafetensorsWriter w = new SafetensorsWriter();
+        for (int l = 0; l < random.layers(); l++)
+        {
+            w.add(2 * l + ".weight", new int[] {random.outputSize(l), random.inputSize(l)}, array(random.weight(l)));
+            w.add(2 * l + ".bias", new int[] {random.outputSize(l)}, array(random.bias(l)));
+        }
+        w.metadata("refocus.activations", "tanh,tanh,identity"); // not the default relu
+        final Path file = write(w);
+        final byte[] bytes = w.toBytes();
+
+        final DenseNetwork fromFile = DenseNetwork.load(file);
+        assertEquals("DenseNetwork[7 -> 9 tanh -> 6 tanh -> 4]", fromFile.toString());
+        assertSameNetwork(random, fromFile); // weights as written, activations from the metadata
+        assertSameNetwork(fromFile, DenseNetwork.load(bytes));
+        assertSameNetwork(fromFile, DenseNetwork.load(new ByteArrayInputStream(bytes)));
+
+        final DenseNetwork identity = DenseNetwork.load(file, Activation.IDENTITY);
+        assertEquals(Activation.IDENTITY, identity.activation(1));
+        assertSameNetwork(identity, DenseNetwork.load(bytes, Activation.IDENTITY));
+        assertSameNetwork(identity, DenseNetwork.load(new ByteArrayInputStream(bytes), Activation.IDENTITY));
+    }
+
+    @Test
+    void shouldNameTheBytesInEveryProblem() throws IOException
+    {
+        final byte[] good = sequential().toBytes();
+        final byte[] garbage = new byte[200];
+        new Random(22).nextBytes(garbage);
+        final byte[] shortHeader = Arrays.copyOf(garbage, 40);
+        ByteBuffer.wrap(shortHeader).order(ByteOrder.LITTLE_ENDIAN).putLong(16); // a plausible length, then noise
+
+        assertBytesProblem("only 0 bytes, too few for the 8-byte header length", new byte[0]);
+        assertBytesProblem("only 7 bytes, too few", Arrays.copyOf(good, 7));
+        assertBytesProblem("bytes that follow it (truncated?)", Arrays.copyOf(good, 20));
+        assertBytesProblem("but the data section has only", Arrays.copyOf(good, good.length - 1));
+        assertBytesProblem("(not a safetensors file?)", garbage);
+        assertBytesProblem("the header is not valid", shortHeader);
+        final SafetensorsWriter missing = new SafetensorsWriter();
+        missing.add("0.weight", new int[] {4, 3}, range(12, 1));
+        assertBytesProblem("missing tensor '0.bias'", missing.toBytes());
+    }
+
+    @Test
+    void shouldNameTheArgumentThatIsNull()
+    {
+        assertNull("file", () -> DenseNetwork.load((Path)null));
+        assertNull("file", () -> DenseNetwork.load((Path)null, Activation.RELU));
+        assertNull("hidden", () -> DenseNetwork.load(dir.resolve("never-read"), null));
+        assertNull("safetensors", () -> DenseNetwork.load((byte[])null));
+        assertNull("safetensors", () -> DenseNetwork.load((byte[])null, Activation.RELU));
+        assertNull("hidden", () -> DenseNetwork.load(new byte[0], null));
+        assertNull("in", () -> DenseNetwork.load((InputStream)null));
+        assertNull("in", () -> DenseNetwork.load((InputStream)null, Activation.RELU));
+        assertNull("hidden", () -> DenseNetwork.load(new ByteArrayInputStream(new byte[0]), null));
+    }
+
+    @Test
+    void shouldRefuseADirectory()
+    {
+        final ModelFormatException e = assertThrows(ModelFormatException.class, () -> DenseNetwork.load(dir));
+        assertEquals("safetensors file " + dir + ": is a directory, not a file", e.getMessage());
+    }
+
+    @Test
     void shouldRejectInconsistentArrays()
     {
         final DenseNetwork.Builder b = DenseNetwork.builder(3);
@@ -147,6 +223,55 @@ class DenseNetworkTest
         final DenseNetwork net = DenseNetwork.builder(3).layer(w, new float[2], Activation.IDENTITY).build();
         w[0] = 100;
         assertEquals(1.0f, net.weight(0).get(0));
+    }
+
+    /** Same shape and activations, and every weight and bias the same bits. */
+    private static void assertSameNetwork(final DenseNetwork expected, final DenseNetwork actual)
+    {
+        assertEquals(expected.layers(), actual.layers());
+        assertEquals(expected.inputSize(), actual.inputSize());
+        for (int l = 0; l < expected.layers(); l++)
+        {
+            assertEquals(expected.outputSize(l), actual.outputSize(l), "outputs of layer " + l);
+            assertEquals(expected.activation(l), actual.activation(l), "activation of layer " + l);
+            assertArrayEquals(bits(expected.weight(l)), bits(actual.weight(l)), "weight of layer " + l);
+            assertArrayEquals(bits(expected.bias(l)), bits(actual.bias(l)), "bias of layer " + l);
+        }
+    }
+
+    private static float[] array(final FloatBuffer buffer)
+    {
+        final float[] values = new float[buffer.remaining()];
+        buffer.get(values);
+        return values;
+    }
+
+    private static int[] bits(final FloatBuffer buffer)
+    {
+        final float[] values = array(buffer);
+        final int[] bits = new int[values.length];
+        for (int i = 0; i < values.length; i++)
+        {
+            bits[i] = Float.floatToRawIntBits(values[i]);
+        }
+        return bits;
+    }
+
+    /** The same problem from the array and from a stream of it, named as "safetensors bytes". */
+    private static void assertBytesProblem(final String fragment, final byte[] bytes)
+    {
+        for (final Executable load : new Executable[] {
+            () -> DenseNetwork.load(bytes), () -> DenseNetwork.load(new ByteArrayInputStream(bytes))})
+        {
+            final ModelFormatException e = assertThrows(ModelFormatException.class, load);
+            assertTrue(e.getMessage().startsWith("safetensors bytes: ") && e.getMessage().contains(fragment),
+                () -> "message '" + e.getMessage() + "' lacks 'safetensors bytes: ..." + fragment + "'");
+        }
+    }
+
+    private static void assertNull(final String parameter, final Executable call)
+    {
+        assertEquals(parameter, assertThrows(NullPointerException.class, call).getMessage());
     }
 
     private void assertFormat(final String fragment, final SafetensorsWriter w) throws IOException

@@ -3,6 +3,7 @@ package dev.refocus;
 import com.sun.management.ThreadMXBean;
 import dev.refocus.reference.ReferencePredictor;
 import dev.refocus.testing.RandomNetworks;
+import dev.refocus.testing.Thresholds;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
@@ -172,27 +173,46 @@ class PredictorTest
     }
 
     @Test
-    void shouldReturnThePlainForwardWhenTheLearningRateIsZeroOrTheSampleCertain()
+    void shouldAdaptOnlyTheSamplesBelowTheThresholdAndChangeNothingWithALearningRateOfZero()
     {
-        final Random random = new Random(2);
+        final float[][] inputs = gaussians(new Random(2), 100, 8);
         try (Predictor predictor = ReferencePredictor.create(NETWORK, CONFIG))
         {
-            final Prediction plain = predictor.newPrediction();
+            // d between real margins: a third of the samples or more are certain, as many uncertain
+            final float d = Thresholds.split(predictor, inputs);
+            final Prediction out = predictor.newPrediction();
+            final Prediction faster = predictor.newPrediction();
             final Prediction still = predictor.newPrediction();
-            int adapted = 0;
-            for (int i = 0; i < 100; i++)
+            int certain = 0;
+            int uncertain = 0;
+            for (int i = 0; i < inputs.length; i++)
             {
-                final float[] x = RandomNetworks.gaussian(random, 8);
-                predictor.predict(x, 0.5f, 0.0f, plain); // d = 0: nothing is uncertain
-                assertFalse(plain.adapted());
-                assertEquals(plain.initialClass(), plain.finalClass());
+                final float[] x = inputs[i];
+                final String where = "input " + i + ", d = " + d;
+                predictor.predict(x, 0.5f, d, out);
+                predictor.predict(x, 5.0f, d, faster);
                 predictor.predict(x, 0.0f, 1.0f, still); // eta = 0: the step changes nothing
-                adapted += still.adapted() ? 1 : 0;
-                assertEquals(plain.margin(), still.margin());
-                assertEquals(plain.finalClass(), still.finalClass());
-                assertArrayEquals(plain.logits(), still.logits(), 1e-6f);
+                assertEquals(out.margin() < d, out.adapted(), where);
+                assertEquals(out.adapted(), faster.adapted(), where);
+                assertEquals(still.margin(), out.margin(), where);
+                assertEquals(still.initialClass(), out.initialClass(), where);
+                assertTrue(still.adapted(), where);
+                assertEquals(still.initialClass(), still.finalClass(), where);
+                if (out.adapted())
+                {
+                    uncertain++;
+                    assertTrue(maxDifference(still.logits(), out.logits()) > 1e-3f, where + ": the step moved nothing");
+                    assertTrue(maxDifference(out.logits(), faster.logits()) > 1e-3f, where + ": eta changed nothing");
+                }
+                else
+                {
+                    certain++;
+                    assertEquals(out.initialClass(), out.finalClass(), where);
+                    assertArrayEquals(still.logits(), out.logits(), 1e-6f, where); // the plain forward pass
+                    assertArrayEquals(out.logits(), faster.logits(), 0.0f, where); // no learning rate reaches it
+                }
             }
-            assertTrue(adapted > 90, "d = 1 adapts almost every sample: " + adapted);
+            assertTrue(certain >= 33 && uncertain >= 33, "certain " + certain + ", uncertain " + uncertain);
         }
     }
 
@@ -222,25 +242,23 @@ class PredictorTest
     {
         final ThreadMXBean threads = (ThreadMXBean)ManagementFactory.getThreadMXBean();
         final long self = Thread.currentThread().getId();
-        final Random random = new Random(4);
-        final float[][] inputs = new float[64][];
-        for (int i = 0; i < inputs.length; i++)
-        {
-            inputs[i] = RandomNetworks.gaussian(random, 8);
-        }
+        final float[][] inputs = gaussians(new Random(4), 64, 8);
         final RefocusConfig config = CONFIG.toBuilder().steps(2).candidates(4, 0, 2, 1).build();
         try (Predictor predictor = ReferencePredictor.create(NETWORK, config))
         {
+            final float d = Thresholds.split(predictor, inputs); // a third of the samples or more take each path
             final Prediction out = predictor.newPrediction();
             int adapted = 0;
+            int wrongPath = 0;
             for (int round = 0; round < 3; round++) // the first rounds warm up the JIT
             {
                 adapted = 0;
                 final long before = threads.getThreadAllocatedBytes(self);
                 for (int i = 0; i < inputs.length; i++)
                 {
-                    predictor.predict(inputs[i], 0.5f, i % 2 == 0 ? 1.0f : 0.0f, out); // both paths
+                    predictor.predict(inputs[i], 0.5f, d, out);
                     adapted += out.adapted() ? 1 : 0;
+                    wrongPath += out.adapted() != out.margin() < d ? 1 : 0;
                 }
                 final long allocated = threads.getThreadAllocatedBytes(self) - before;
                 if (round == 2)
@@ -248,7 +266,29 @@ class PredictorTest
                     assertEquals(0, allocated, "bytes allocated by 64 predictions");
                 }
             }
-            assertEquals(inputs.length / 2, adapted, "both paths ran");
+            assertTrue(adapted >= inputs.length / 3 && inputs.length - adapted >= inputs.length / 3,
+                "both paths ran: adapted " + adapted + " of " + inputs.length);
+            assertEquals(0, wrongPath, "predictions that took the other path than margin < d");
         }
+    }
+
+    private static float[][] gaussians(final Random random, final int n, final int features)
+    {
+        final float[][] inputs = new float[n][];
+        for (int i = 0; i < n; i++)
+        {
+            inputs[i] = RandomNetworks.gaussian(random, features);
+        }
+        return inputs;
+    }
+
+    private static float maxDifference(final float[] a, final float[] b)
+    {
+        float max = 0.0f;
+        for (int i = 0; i < a.length; i++)
+        {
+            max = Math.max(max, Math.abs(a[i] - b[i]));
+        }
+        return max;
     }
 }

@@ -3,14 +3,17 @@ package dev.refocus.internal.formats;
 import dev.refocus.ModelFormatException;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.CharBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -18,6 +21,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -28,11 +32,16 @@ import java.util.Set;
  * {@code {"dtype": "F32", "shape": [d0, d1, ...], "data_offsets": [begin, end]}}, offsets relative to the start of
  * the data section, with an optional {@code "__metadata__"} object of strings.
  * <p>
- * {@link #read(Path)} checks the whole file, at least as strictly as the safetensors library does: a known dtype
- * for every tensor, byte ranges that match shape and dtype, and tensors that cover the data section exactly, with no
+ * A file ({@link #read(Path)}), an array ({@link #read(byte[])}) and a stream ({@link #read(InputStream)}) go through
+ * one parser, which checks the whole input at least as strictly as the safetensors library does: a known dtype for
+ * every tensor, byte ranges that match shape and dtype, and tensors that cover the data section exactly, with no
  * overlap, gap or trailing byte (the format forbids holes). Unlike the library it also rejects unknown fields in a
- * tensor entry and a null {@code "__metadata__"}. Every problem is a {@link ModelFormatException} naming the file
- * and, where there is one, the tensor. Instances are immutable and safe to share between threads.
+ * tensor entry and a null {@code "__metadata__"}. Every length the input claims is checked against its real length
+ * before anything of that length is allocated. Every problem is a {@link ModelFormatException} whose message starts
+ * with {@link #source()} ({@code "safetensors file <path>"} or {@code "safetensors bytes"}) and names the tensor where
+ * there is one.
+ * <p>
+ * Immutable and thread-safe.
  */
 public final class SafetensorsFile
 {
@@ -42,26 +51,41 @@ public final class SafetensorsFile
     /** The largest data section accepted: it must fit in one Java array. */
     public static final long MAX_DATA_BYTES = Integer.MAX_VALUE - 8;
 
+    /** The largest array or stream accepted, header included: the largest Java array. */
+    public static final int MAX_INPUT_BYTES = Integer.MAX_VALUE - 8;
+
+    private static final String BYTES_SOURCE = "safetensors bytes";
     private static final String METADATA_KEY = "__metadata__";
     private static final Set<String> TENSOR_FIELDS = Set.of("dtype", "shape", "data_offsets");
     private static final Map<String, Integer> DTYPE_BYTES = dtypeBytes();
     // reading in chunks keeps the JDK from allocating (and caching) a temporary direct buffer as large as the file
     private static final int READ_CHUNK_BYTES = 1 << 20;
+    // a stream's buffer starts here and doubles, so only bytes the stream really delivers are ever allocated
+    private static final int FIRST_STREAM_BUFFER_BYTES = 1 << 16;
 
-    private final Path path;
+    private final String source;
     private final Map<String, String> metadata;
     private final Map<String, Tensor> tensors;
     private final List<String> names;
-    private final byte[] data;
+    // the data section, position 0; only read with absolute operations, so sharing it between threads is safe
+    private final ByteBuffer data;
 
     private record Tensor(String name, String dtype, int[] shape, int begin, int end)
     {
     }
 
-    private SafetensorsFile(
-        final Path path, final Map<String, String> metadata, final Map<String, Tensor> tensors, final byte[] data)
+    /** The parts of an input in order, each call the next {@code length} bytes; lengths are checked before. */
+    @FunctionalInterface
+    private interface Input<X extends IOException>
     {
-        this.path = path;
+        ByteBuffer next(int length) throws X;
+    }
+
+    private SafetensorsFile(
+        final String source, final Map<String, String> metadata, final Map<String, Tensor> tensors,
+        final ByteBuffer data)
+    {
+        this.source = source;
         this.metadata = metadata;
         this.tensors = tensors;
         this.names = List.copyOf(tensors.keySet());
@@ -71,63 +95,122 @@ public final class SafetensorsFile
     /**
      * Reads and validates a safetensors file, keeping its tensor data in memory.
      *
-     * @param path the file.
+     * @param path a regular file (or a link to one); a directory, pipe or device is refused before it is opened.
      * @return the file's contents.
-     * @throws ModelFormatException if the file is not a valid safetensors file (or is over {@link #MAX_DATA_BYTES}).
+     * @throws ModelFormatException if the path is not a regular file, or the file is not a valid safetensors file
+     *                              (or is over {@link #MAX_DATA_BYTES}).
      * @throws IOException          if the file cannot be read, e.g. {@link java.nio.file.NoSuchFileException}.
      */
     public static SafetensorsFile read(final Path path) throws IOException
     {
+        Objects.requireNonNull(path, "path");
+        final String where = "safetensors file " + path;
+        // opening a named pipe would block until a writer comes, so the kind of file is checked first
+        final BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class);
+        if (!attributes.isRegularFile())
+        {
+            throw problem(where, attributes.isDirectory() ? "is a directory, not a file"
+                : "is not a regular file (a named pipe, socket or device?); refocus reads regular files only");
+        }
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ))
         {
-            final long size = channel.size();
-            if (size < Long.BYTES)
-            {
-                throw problem(path, "the file has only " + size + " bytes, too few for the 8-byte header length");
-            }
-            final long headerLength = readFully(channel, path, Long.BYTES).order(ByteOrder.LITTLE_ENDIAN).getLong();
-            if (headerLength < 0 || headerLength > MAX_HEADER_BYTES)
-            {
-                throw problem(path, "header length " + Long.toUnsignedString(headerLength) + " is over the limit of " +
-                    MAX_HEADER_BYTES + " bytes (not a safetensors file?)");
-            }
-            if (headerLength > size - Long.BYTES)
-            {
-                throw problem(path, "header length " + headerLength + " is more than the " + (size - Long.BYTES) +
-                    " bytes that follow it (truncated file?)");
-            }
-            final long dataLength = size - Long.BYTES - headerLength;
-            if (dataLength > MAX_DATA_BYTES)
-            {
-                throw problem(path, "the data section has " + dataLength + " bytes; refocus reads at most " +
-                    MAX_DATA_BYTES);
-            }
-
-            final Map<String, Object> header = header(path, readFully(channel, path, (int)headerLength));
-            final Map<String, String> metadata =
-                header.containsKey(METADATA_KEY) ? metadata(path, header.get(METADATA_KEY)) : Map.of();
-            final Map<String, Tensor> tensors = new LinkedHashMap<>();
-            for (final Map.Entry<String, Object> entry : header.entrySet())
-            {
-                if (!METADATA_KEY.equals(entry.getKey()))
-                {
-                    tensors.put(entry.getKey(), tensor(path, entry.getKey(), entry.getValue(), dataLength));
-                }
-            }
-            checkLayout(path, tensors.values(), dataLength);
-
-            // only now that the header is known to be good is the (possibly large) data read
-            final byte[] data = readFully(channel, path, (int)dataLength).array();
-            return new SafetensorsFile(path, metadata, Collections.unmodifiableMap(tensors), data);
+            return parse(where, channel.size(), length -> readFully(channel, where, length));
         }
     }
 
     /**
-     * @return the file this was read from.
+     * Reads and validates a safetensors file held in an array, without copying it: the result reads its tensor
+     * data from the array, so the caller must not change it while the result is in use.
+     *
+     * @param bytes the whole file.
+     * @return its contents.
+     * @throws ModelFormatException if the bytes are not a valid safetensors file.
      */
-    public Path path()
+    public static SafetensorsFile read(final byte[] bytes) throws ModelFormatException
     {
-        return path;
+        Objects.requireNonNull(bytes, "bytes");
+        return parse(ByteBuffer.wrap(bytes));
+    }
+
+    /**
+     * Reads a stream to its end and validates it as one safetensors file. The stream is not closed.
+     *
+     * @param in a stream holding the whole file and nothing after it.
+     * @return its contents.
+     * @throws ModelFormatException if the stream holds more than {@link #MAX_INPUT_BYTES} or is not a valid
+     *                              safetensors file.
+     * @throws IOException          if the stream cannot be read.
+     */
+    public static SafetensorsFile read(final InputStream in) throws IOException
+    {
+        return read(in, MAX_INPUT_BYTES);
+    }
+
+    /** {@link #read(InputStream)} with a smaller limit, so that tests can reach it. */
+    static SafetensorsFile read(final InputStream in, final int maxBytes) throws IOException
+    {
+        Objects.requireNonNull(in, "in");
+        return parse(readToEnd(in, maxBytes));
+    }
+
+    private static SafetensorsFile parse(final ByteBuffer bytes) throws ModelFormatException
+    {
+        // reading an array cannot fail: the only exceptions are the parser's own
+        return SafetensorsFile.<ModelFormatException>parse(
+            BYTES_SOURCE, bytes.remaining(), length -> next(bytes, length));
+    }
+
+    /** The one parser: every length is checked against {@code size} before the part it claims is read. */
+    private static <X extends IOException> SafetensorsFile parse(final String where, final long size,
+        final Input<X> input) throws X, ModelFormatException
+    {
+        if (size < Long.BYTES)
+        {
+            throw problem(where, "only " + size + " bytes, too few for the 8-byte header length");
+        }
+        final long headerLength = input.next(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (headerLength < 0 || headerLength > MAX_HEADER_BYTES)
+        {
+            throw problem(where, "header length " + Long.toUnsignedString(headerLength) + " is over the limit of " +
+                MAX_HEADER_BYTES + " bytes (not a safetensors file?)");
+        }
+        if (headerLength > size - Long.BYTES)
+        {
+            throw problem(where, "header length " + headerLength + " is more than the " + (size - Long.BYTES) +
+                " bytes that follow it (truncated?)");
+        }
+        final long dataLength = size - Long.BYTES - headerLength;
+        if (dataLength > MAX_DATA_BYTES)
+        {
+            throw problem(where, "the data section has " + dataLength + " bytes; refocus reads at most " +
+                MAX_DATA_BYTES);
+        }
+
+        final Map<String, Object> header = header(where, input.next((int)headerLength));
+        final Map<String, String> metadata =
+            header.containsKey(METADATA_KEY) ? metadata(where, header.get(METADATA_KEY)) : Map.of();
+        final Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (final Map.Entry<String, Object> entry : header.entrySet())
+        {
+            if (!METADATA_KEY.equals(entry.getKey()))
+            {
+                tensors.put(entry.getKey(), tensor(where, entry.getKey(), entry.getValue(), dataLength));
+            }
+        }
+        checkLayout(where, tensors.values(), dataLength);
+
+        // only now that the header is known to be good is the (possibly large) data read
+        final ByteBuffer data = input.next((int)dataLength);
+        return new SafetensorsFile(where, metadata, Collections.unmodifiableMap(tensors), data);
+    }
+
+    /**
+     * @return where this was read from, as messages name it: {@code "safetensors file <path>"} or
+     * {@code "safetensors bytes"} (an array or a stream).
+     */
+    public String source()
+    {
+        return source;
     }
 
     /**
@@ -186,12 +269,12 @@ public final class SafetensorsFile
         final Tensor tensor = tensor(name);
         if (!"F32".equals(tensor.dtype()))
         {
-            throw problem(path, "tensor '" + name + "' has dtype " + tensor.dtype() +
+            throw problem(source, "tensor '" + name + "' has dtype " + tensor.dtype() +
                 "; refocus reads F32 (float32) tensors only");
         }
         final int length = tensor.end() - tensor.begin();
         final float[] values = new float[length / Float.BYTES];
-        ByteBuffer.wrap(data, tensor.begin(), length).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+        data.slice(tensor.begin(), length).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
         return values;
     }
 
@@ -200,19 +283,19 @@ public final class SafetensorsFile
         final Tensor tensor = tensors.get(name);
         if (tensor == null)
         {
-            throw new IllegalArgumentException("no tensor '" + name + "' in safetensors file " + path);
+            throw new IllegalArgumentException("no tensor '" + name + "' in " + source);
         }
         return tensor;
     }
 
-    private static Map<String, Object> header(final Path path, final ByteBuffer bytes) throws ModelFormatException
+    private static Map<String, Object> header(final String where, final ByteBuffer bytes) throws ModelFormatException
     {
         // each UTF-8 byte decodes to at most one char, so the output buffer cannot overflow
         final CharBuffer chars = CharBuffer.allocate(bytes.remaining());
         final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder();
         if (decoder.decode(bytes, chars, true).isError() || decoder.flush(chars).isError())
         {
-            throw problem(path, "the header is not valid UTF-8 (at header byte " + bytes.position() + ")");
+            throw problem(where, "the header is not valid UTF-8 (at header byte " + bytes.position() + ")");
         }
         final Object root;
         try
@@ -221,29 +304,29 @@ public final class SafetensorsFile
         }
         catch (final Json.SyntaxException ex)
         {
-            throw problem(path, "the header is not valid JSON: " + ex.getMessage());
+            throw problem(where, "the header is not valid JSON: " + ex.getMessage());
         }
         if (!(root instanceof Map<?, ?>))
         {
-            throw problem(path, "the header is " + describe(root) + ", not a JSON object");
+            throw problem(where, "the header is " + describe(root) + ", not a JSON object");
         }
         @SuppressWarnings("unchecked")
         final Map<String, Object> header = (Map<String, Object>)root;
         return header;
     }
 
-    private static Map<String, String> metadata(final Path path, final Object value) throws ModelFormatException
+    private static Map<String, String> metadata(final String where, final Object value) throws ModelFormatException
     {
         if (!(value instanceof Map<?, ?> entries))
         {
-            throw problem(path, "\"" + METADATA_KEY + "\" is " + describe(value) + ", not an object of strings");
+            throw problem(where, "\"" + METADATA_KEY + "\" is " + describe(value) + ", not an object of strings");
         }
         final Map<String, String> metadata = new LinkedHashMap<>();
         for (final Map.Entry<?, ?> entry : entries.entrySet())
         {
             if (!(entry.getValue() instanceof String text))
             {
-                throw problem(path, "\"" + METADATA_KEY + "\" entry '" + entry.getKey() + "' is " +
+                throw problem(where, "\"" + METADATA_KEY + "\" entry '" + entry.getKey() + "' is " +
                     describe(entry.getValue()) + ", not a string");
             }
             metadata.put((String)entry.getKey(), text);
@@ -251,38 +334,38 @@ public final class SafetensorsFile
         return Collections.unmodifiableMap(metadata);
     }
 
-    private static Tensor tensor(final Path path, final String name, final Object value, final long dataLength)
+    private static Tensor tensor(final String where, final String name, final Object value, final long dataLength)
         throws ModelFormatException
     {
         if (!(value instanceof Map<?, ?> fields))
         {
-            throw problem(path, "the entry of tensor '" + name + "' is " + describe(value) + ", not an object");
+            throw problem(where, "the entry of tensor '" + name + "' is " + describe(value) + ", not an object");
         }
         for (final Object field : fields.keySet())
         {
             if (!TENSOR_FIELDS.contains(field))
             {
-                throw problem(path, "tensor '" + name + "' has unknown field '" + field +
+                throw problem(where, "tensor '" + name + "' has unknown field '" + field +
                     "'; expected dtype, shape and data_offsets only");
             }
         }
 
-        final Object dtype = field(path, name, fields, "dtype");
+        final Object dtype = field(where, name, fields, "dtype");
         final Integer elementBytes = DTYPE_BYTES.get(dtype);
         if (elementBytes == null)
         {
-            throw problem(path, "tensor '" + name + "' has unknown dtype " + describe(dtype) + "; known dtypes are " +
+            throw problem(where, "tensor '" + name + "' has unknown dtype " + describe(dtype) + "; known dtypes are " +
                 String.join(", ", DTYPE_BYTES.keySet()));
         }
 
-        final List<?> dims = list(path, name, fields, "shape");
+        final List<?> dims = list(where, name, fields, "shape");
         final int[] shape = new int[dims.size()];
         long bytes = elementBytes;
         for (int i = 0; i < shape.length; i++)
         {
             if (!(dims.get(i) instanceof Long dim) || dim < 0 || dim > Integer.MAX_VALUE)
             {
-                throw problem(path, "shape of tensor '" + name + "' has " + describe(dims.get(i)) + " at index " + i +
+                throw problem(where, "shape of tensor '" + name + "' has " + describe(dims.get(i)) + " at index " + i +
                     "; dimensions are integers from 0 to " + Integer.MAX_VALUE);
             }
             shape[i] = dim.intValue();
@@ -290,50 +373,50 @@ public final class SafetensorsFile
             bytes = dim == 0 ? 0 : bytes > Long.MAX_VALUE / dim ? Long.MAX_VALUE : bytes * dim;
         }
 
-        final List<?> offsets = list(path, name, fields, "data_offsets");
+        final List<?> offsets = list(where, name, fields, "data_offsets");
         if (offsets.size() != 2 || !(offsets.get(0) instanceof Long begin) || !(offsets.get(1) instanceof Long end) ||
             begin < 0 || begin > end)
         {
-            throw problem(path, "data_offsets of tensor '" + name + "' are " + describe(offsets) +
+            throw problem(where, "data_offsets of tensor '" + name + "' are " + describe(offsets) +
                 ", not [begin, end] with integers 0 <= begin <= end");
         }
         if (end > dataLength)
         {
-            throw problem(path, "data of tensor '" + name + "' ends at byte " + end + " but the file's data section " +
-                "has only " + dataLength + " bytes (truncated file?)");
+            throw problem(where, "data of tensor '" + name + "' ends at byte " + end +
+                " but the data section has only " + dataLength + " bytes (truncated?)");
         }
         if (end - begin != bytes)
         {
-            throw problem(path, "tensor '" + name + "' of dtype " + dtype + " and shape " + Arrays.toString(shape) +
+            throw problem(where, "tensor '" + name + "' of dtype " + dtype + " and shape " + Arrays.toString(shape) +
                 " needs " + (bytes == Long.MAX_VALUE ? "at least 2^63" : bytes) + " bytes but its data_offsets " +
                 describe(offsets) + " hold " + (end - begin));
         }
         return new Tensor(name, (String)dtype, shape, begin.intValue(), end.intValue());
     }
 
-    private static Object field(final Path path, final String name, final Map<?, ?> fields, final String field)
+    private static Object field(final String where, final String name, final Map<?, ?> fields, final String field)
         throws ModelFormatException
     {
         if (!fields.containsKey(field))
         {
-            throw problem(path, "tensor '" + name + "' has no " + field);
+            throw problem(where, "tensor '" + name + "' has no " + field);
         }
         return fields.get(field);
     }
 
-    private static List<?> list(final Path path, final String name, final Map<?, ?> fields, final String field)
+    private static List<?> list(final String where, final String name, final Map<?, ?> fields, final String field)
         throws ModelFormatException
     {
-        final Object value = field(path, name, fields, field);
+        final Object value = field(where, name, fields, field);
         if (!(value instanceof List<?> list))
         {
-            throw problem(path, field + " of tensor '" + name + "' is " + describe(value) + ", not an array");
+            throw problem(where, field + " of tensor '" + name + "' is " + describe(value) + ", not an array");
         }
         return list;
     }
 
     /** Tensors must tile the data section exactly, like the safetensors library requires: no overlap, gap or tail. */
-    private static void checkLayout(final Path path, final Iterable<Tensor> tensors, final long dataLength)
+    private static void checkLayout(final String where, final Iterable<Tensor> tensors, final long dataLength)
         throws ModelFormatException
     {
         final List<Tensor> byOffset = new ArrayList<>();
@@ -345,12 +428,12 @@ public final class SafetensorsFile
             final int expected = previous == null ? 0 : previous.end();
             if (tensor.begin() < expected)
             {
-                throw problem(path, "data of tensors '" + previous.name() + "' " + range(previous) + " and '" +
+                throw problem(where, "data of tensors '" + previous.name() + "' " + range(previous) + " and '" +
                     tensor.name() + "' " + range(tensor) + " overlap");
             }
             if (tensor.begin() > expected)
             {
-                throw problem(path, "bytes [" + expected + ", " + tensor.begin() + ") of the data section, before " +
+                throw problem(where, "bytes [" + expected + ", " + tensor.begin() + ") of the data section, before " +
                     "tensor '" + tensor.name() + "', belong to no tensor");
             }
             previous = tensor;
@@ -358,7 +441,7 @@ public final class SafetensorsFile
         final int end = previous == null ? 0 : previous.end();
         if (end != dataLength)
         {
-            throw problem(path, "the data section has " + dataLength + " bytes but its tensors end at byte " + end +
+            throw problem(where, "the data section has " + dataLength + " bytes but its tensors end at byte " + end +
                 " (trailing bytes)");
         }
     }
@@ -378,7 +461,8 @@ public final class SafetensorsFile
         return value instanceof Map<?, ?> ? "an object" : String.valueOf(value);
     }
 
-    private static ByteBuffer readFully(final FileChannel channel, final Path path, final int length) throws IOException
+    private static ByteBuffer readFully(final FileChannel channel, final String where, final int length)
+        throws IOException
     {
         final ByteBuffer buffer = ByteBuffer.allocate(length);
         while (buffer.position() < length)
@@ -386,15 +470,56 @@ public final class SafetensorsFile
             buffer.limit(Math.min(length, buffer.position() + READ_CHUNK_BYTES));
             if (channel.read(buffer) < 0)
             {
-                throw problem(path, "the file ended early; was it changed while being read?");
+                throw problem(where, "the file ended early; was it changed while being read?");
             }
         }
         return buffer.flip();
     }
 
-    private static ModelFormatException problem(final Path path, final String problem)
+    /** The next {@code length} bytes of {@code bytes} as a view, not a copy; advances its position. */
+    private static ByteBuffer next(final ByteBuffer bytes, final int length)
     {
-        return new ModelFormatException("safetensors file " + path + ": " + problem);
+        final ByteBuffer part = bytes.slice(bytes.position(), length);
+        bytes.position(bytes.position() + length);
+        return part;
+    }
+
+    /**
+     * Reads a stream to its end into a buffer that doubles as it fills, so a stream that claims a huge header but
+     * holds little costs little, and one over {@code maxBytes} is refused once it has delivered that many.
+     */
+    private static ByteBuffer readToEnd(final InputStream in, final int maxBytes) throws IOException
+    {
+        byte[] buffer = new byte[Math.min(FIRST_STREAM_BUFFER_BYTES, maxBytes)];
+        int length = 0;
+        while (true)
+        {
+            if (length == buffer.length)
+            {
+                if (length == maxBytes)
+                {
+                    if (in.read() < 0)
+                    {
+                        break;
+                    }
+                    throw problem(BYTES_SOURCE, "the stream holds more than " + maxBytes + " bytes, the most " +
+                        "refocus reads from a stream or an array");
+                }
+                buffer = Arrays.copyOf(buffer, (int)Math.min(2L * buffer.length, maxBytes));
+            }
+            final int read = in.read(buffer, length, buffer.length - length);
+            if (read < 0)
+            {
+                break;
+            }
+            length += read;
+        }
+        return ByteBuffer.wrap(buffer, 0, length).slice();
+    }
+
+    private static ModelFormatException problem(final String where, final String problem)
+    {
+        return new ModelFormatException(where + ": " + problem);
     }
 
     private static Map<String, Integer> dtypeBytes()

@@ -1,30 +1,39 @@
 package dev.refocus.internal.formats;
 
+import com.sun.management.ThreadMXBean;
 import dev.refocus.ModelFormatException;
 import dev.refocus.testing.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import static dev.refocus.internal.formats.SafetensorsFile.MAX_HEADER_BYTES;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class SafetensorsFileTest
 {
@@ -52,7 +61,7 @@ class SafetensorsFileTest
 
         final SafetensorsFile file = SafetensorsFile.read(path);
 
-        assertEquals(path, file.path());
+        assertEquals("safetensors file " + path, file.source());
         assertEquals(Map.of("format", "pt"), file.metadata());
         assertEquals(List.of("0.bias", "0.weight"), file.tensorNames());
         assertEquals("F32", file.dtype("0.weight"));
@@ -212,17 +221,138 @@ class SafetensorsFileTest
     }
 
     @Test
+    void shouldReadBytesAndStreamsAsItReadsTheFile() throws IOException
+    {
+        final SafetensorsWriter writer = new SafetensorsWriter()
+            .metadata("format", "pt")
+            .add("0.bias", new int[]{ 2 }, PYTHON_BIAS)
+            .add("0.weight", new int[]{ 2, 3 }, PYTHON_WEIGHT);
+        final byte[] bytes = writer.toBytes();
+        final SafetensorsFile fromFile = SafetensorsFile.read(writer.write(tempDir.resolve("m.safetensors")));
+
+        for (final SafetensorsFile file :
+            List.of(SafetensorsFile.read(bytes), SafetensorsFile.read(new ByteArrayInputStream(bytes))))
+        {
+            assertEquals("safetensors bytes", file.source());
+            assertEquals(fromFile.metadata(), file.metadata());
+            assertEquals(fromFile.tensorNames(), file.tensorNames());
+            for (final String name : fromFile.tensorNames())
+            {
+                assertArrayEquals(fromFile.shape(name), file.shape(name), name);
+                assertArrayEquals(fromFile.floats(name), file.floats(name), name);
+            }
+        }
+        final IllegalArgumentException ex =
+            assertThrows(IllegalArgumentException.class, () -> SafetensorsFile.read(bytes).floats("1.weight"));
+        assertEquals("no tensor '1.weight' in safetensors bytes", ex.getMessage());
+    }
+
+    @Test
+    void shouldReadTheStreamToItsEndWithoutClosingIt() throws IOException
+    {
+        final byte[] bytes = new SafetensorsWriter().add("w", new int[]{ 300_000 }, new float[300_000]).toBytes();
+        final boolean[] closed = { false };
+        // hands out a few bytes per call, as a socket may, and records close()
+        final InputStream in = new ByteArrayInputStream(bytes)
+        {
+            @Override
+            public synchronized int read(final byte[] b, final int off, final int len)
+            {
+                return super.read(b, off, Math.min(len, 1000));
+            }
+
+            @Override
+            public void close()
+            {
+                closed[0] = true;
+            }
+        };
+
+        assertArrayEquals(new float[300_000], SafetensorsFile.read(in).floats("w"));
+
+        assertEquals(-1, in.read());
+        assertFalse(closed[0]);
+    }
+
+    @Test
+    void shouldRefuseStreamLongerThanTheLimit() throws IOException
+    {
+        final byte[] bytes = new SafetensorsWriter().add("w", new int[]{ 4 }, new float[]{ 1, 2, 3, 4 }).toBytes();
+
+        assertArrayEquals(new float[]{ 1, 2, 3, 4 },
+            SafetensorsFile.read(new ByteArrayInputStream(bytes), bytes.length).floats("w"));
+        final ModelFormatException ex = assertThrows(ModelFormatException.class,
+            () -> SafetensorsFile.read(new ByteArrayInputStream(bytes), bytes.length - 1));
+        assertEquals("safetensors bytes: the stream holds more than " + (bytes.length - 1) + " bytes, the most " +
+            "refocus reads from a stream or an array", ex.getMessage());
+    }
+
+    @Test
+    void shouldNotAllocateTheLengthsAStreamClaims()
+    {
+        final ThreadMXBean threads = (ThreadMXBean)ManagementFactory.getThreadMXBean();
+        final long self = Thread.currentThread().getId();
+        final String huge = "{\"w\":{\"dtype\":\"F32\",\"shape\":[500000000],\"data_offsets\":[0,2000000000]}}";
+        final byte[][] liars = {
+            SafetensorsWriter.file(1L << 31, "{}", new byte[0]),             // a 2 GiB header
+            SafetensorsWriter.file(MAX_HEADER_BYTES, "{}", new byte[1000]),  // 100 MB, within the limit
+            SafetensorsWriter.file(huge, new byte[16]) };                    // a 2 GB tensor
+        final String[] problems = {
+            "header length 2147483648 is over the limit",
+            "header length 100000000 is more than the 1002 bytes that follow it (truncated?)",
+            "data of tensor 'w' ends at byte 2000000000 but the data section has only 16 bytes (truncated?)" };
+        for (int i = 0; i < liars.length; i++)
+        {
+            final InputStream in = new ByteArrayInputStream(liars[i]);
+            final long before = threads.getThreadAllocatedBytes(self);
+            assertProblem("safetensors bytes: ", problems[i], () -> SafetensorsFile.read(in));
+            final long allocated = threads.getThreadAllocatedBytes(self) - before;
+            assertTrue(allocated < (4 << 20), "allocated " + allocated + " bytes for: " + problems[i]);
+        }
+    }
+
+    @Test
+    void shouldRefuseDirectory()
+    {
+        assertProblem("safetensors file " + tempDir + ": ", "is a directory, not a file",
+            () -> SafetensorsFile.read(tempDir));
+    }
+
+    @Test
+    void shouldRefuseNamedPipeWithoutOpeningIt() throws Exception
+    {
+        final Path fifo = tempDir.resolve("model.fifo");
+        final Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assumeTrue(mkfifo.waitFor() == 0, "mkfifo is not available");
+
+        // opening a pipe with no writer blocks, so a regression would hang rather than fail without the timeout
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertProblem("safetensors file " + fifo + ": ",
+            "is not a regular file (a named pipe, socket or device?)", () -> SafetensorsFile.read(fifo)));
+    }
+
+    @Test
+    void shouldNameTheMissingArgument()
+    {
+        assertEquals("path", assertThrows(NullPointerException.class,
+            () -> SafetensorsFile.read((Path)null)).getMessage());
+        assertEquals("bytes", assertThrows(NullPointerException.class,
+            () -> SafetensorsFile.read((byte[])null)).getMessage());
+        assertEquals("in", assertThrows(NullPointerException.class,
+            () -> SafetensorsFile.read((InputStream)null)).getMessage());
+    }
+
+    @Test
     void shouldRejectFileShorterThanLengthPrefix() throws IOException
     {
-        assertFailure(new byte[5], "the file has only 5 bytes, too few for the 8-byte header length");
-        assertFailure(new byte[0], "the file has only 0 bytes");
+        assertFailure(new byte[5], "only 5 bytes, too few for the 8-byte header length");
+        assertFailure(new byte[0], "only 0 bytes, too few");
     }
 
     @Test
     void shouldRejectHeaderLengthBeyondEndOfFile() throws IOException
     {
         assertFailure(SafetensorsWriter.file(100, "{}", new byte[4]),
-            "header length 100 is more than the 6 bytes that follow it (truncated file?)");
+            "header length 100 is more than the 6 bytes that follow it (truncated?)");
     }
 
     @Test
@@ -252,8 +382,7 @@ class SafetensorsFileTest
             .toBytes();
 
         assertFailure(Arrays.copyOf(bytes, bytes.length - 3),
-            "data of tensor '2.weight' ends at byte 24 but the file's data section has only 21 bytes " +
-            "(truncated file?)");
+            "data of tensor '2.weight' ends at byte 24 but the data section has only 21 bytes (truncated?)");
     }
 
     @ParameterizedTest(name = "[{index}] {0}")
@@ -308,7 +437,7 @@ class SafetensorsFileTest
             Arguments.of("{\"w\":" + entry("\"F32\"", "[1]", "[0,4.0]") + "}", 4,
                 "data_offsets of tensor 'w' are [0, 4.0]" + offsets),
             Arguments.of("{\"w\":" + entry("\"F32\"", "[2]", "[0,8]") + "}", 4,
-                "data of tensor 'w' ends at byte 8 but the file's data section has only 4 bytes (truncated file?)"),
+                "data of tensor 'w' ends at byte 8 but the data section has only 4 bytes (truncated?)"),
             Arguments.of("{\"w\":" + entry("\"F32\"", "[2,3]", "[0,20]") + "}", 20,
                 "tensor 'w' of dtype F32 and shape [2, 3] needs 24 bytes but its data_offsets [0, 20] hold 20"),
             Arguments.of("{\"w\":" + entry("\"F16\"", "[3]", "[0,12]") + "}", 12,
@@ -338,14 +467,21 @@ class SafetensorsFileTest
         return Files.write(tempDir.resolve("model.safetensors"), bytes);
     }
 
-    /** Asserts that reading the bytes fails with a message that names the file and contains the problem. */
+    /**
+     * Asserts that reading the bytes fails with a message that names the source and contains the problem, whether
+     * they come from a file, an array or a stream: the three share one parser.
+     */
     private void assertFailure(final byte[] bytes, final String problem) throws IOException
     {
         final Path path = write(bytes);
+        assertProblem("safetensors file " + path + ": ", problem, () -> SafetensorsFile.read(path));
+        assertProblem("safetensors bytes: ", problem, () -> SafetensorsFile.read(bytes));
+        assertProblem("safetensors bytes: ", problem, () -> SafetensorsFile.read(new ByteArrayInputStream(bytes)));
+    }
 
-        final ModelFormatException ex = assertThrows(ModelFormatException.class, () -> SafetensorsFile.read(path));
-
-        final String prefix = "safetensors file " + path + ": ";
+    private static void assertProblem(final String prefix, final String problem, final Executable read)
+    {
+        final ModelFormatException ex = assertThrows(ModelFormatException.class, read);
         assertTrue(ex.getMessage().startsWith(prefix) && ex.getMessage().contains(problem),
             () -> "expected '" + prefix + "..." + problem + "...' but was '" + ex.getMessage() + "'");
     }

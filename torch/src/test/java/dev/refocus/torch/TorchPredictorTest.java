@@ -7,6 +7,7 @@ import dev.refocus.Prediction;
 import dev.refocus.Predictor;
 import dev.refocus.RefocusConfig;
 import dev.refocus.reference.ReferencePredictor;
+import dev.refocus.testing.Thresholds;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -127,23 +128,29 @@ class TorchPredictorTest
     void shouldTakeThePerCallLearningRateAndMarginThreshold()
     {
         final RefocusConfig config = RefocusConfig.builder(0.01f).build();
-        final Random random = new Random(8);
+        final float[][] inputs = gaussians(new Random(8), 40, 6);
         try (Predictor torch = TorchPredictor.create(mlp, config, TorchOptions.defaults());
             Predictor reference = ReferencePredictor.create(mlpNetwork, config))
         {
+            // the call's d lies between real margins, and is not the configured 0.16
+            final float d = Thresholds.split(reference, inputs);
             final Prediction expected = reference.newPrediction();
             final Prediction actual = torch.newPrediction();
             int certain = 0;
-            for (int i = 0; i < 40; i++)
+            int decidedByTheCall = 0;
+            for (int i = 0; i < inputs.length; i++)
             {
-                final float[] x = TestModels.gaussian(random, 6);
-                final float d = i % 2 == 0 ? 0.0f : 0.3f;
-                reference.predict(x, 2.0f, d, expected);
-                torch.predict(x, 2.0f, d, actual);
-                assertSamePrediction(expected, actual, 2e-5f, 2e-4f, "input " + i);
+                final String where = "input " + i + ", d = " + d;
+                reference.predict(inputs[i], 2.0f, d, expected);
+                torch.predict(inputs[i], 2.0f, d, actual);
+                assertSamePrediction(expected, actual, 2e-5f, 2e-4f, where);
+                assertEquals(actual.margin() < d, actual.adapted(), where);
                 certain += actual.adapted() ? 0 : 1;
+                decidedByTheCall += actual.adapted() != actual.margin() < config.marginThreshold() ? 1 : 0;
             }
-            assertTrue(certain >= 20, "d = 0 makes every other sample certain: " + certain);
+            assertTrue(certain >= inputs.length / 3 && inputs.length - certain >= inputs.length / 3,
+                certain + " certain samples of " + inputs.length);
+            assertTrue(decidedByTheCall > 0, "no sample where the call's d and the configured one disagree");
         }
     }
 
@@ -398,24 +405,53 @@ class TorchPredictorTest
     }
 
     @Test
-    void shouldNotAdaptCertainSamples()
+    void shouldAdaptOnlyTheSamplesBelowTheThreshold()
     {
-        final RefocusConfig config = RefocusConfig.builder(5.0f).marginThreshold(0.0f).build();
-        final Random random = new Random(14);
+        final RefocusConfig config = RefocusConfig.builder(5.0f).build();
+        final float[][] inputs = gaussians(new Random(14), 20, 64);
         try (Predictor noClone = TorchPredictor.create(cnn, config, TorchOptions.defaults());
             Predictor clone = TorchClonePredictor.create(cnn, config, TorchOptions.defaults()))
         {
+            // d between real margins: a third of the samples or more are certain, as many uncertain
+            final float d = Thresholds.split(clone, inputs);
             final Prediction a = noClone.newPrediction();
             final Prediction b = clone.newPrediction();
-            for (int i = 0; i < 10; i++)
+            final Prediction slower = noClone.newPrediction();
+            int certain = 0;
+            for (int i = 0; i < inputs.length; i++)
             {
-                final float[] x = TestModels.gaussian(random, 64);
-                noClone.predict(x, a);
-                clone.predict(x, b);
-                assertFalse(a.adapted());
-                assertEquals(a.initialClass(), a.finalClass());
-                assertArrayEquals(b.logits(), a.logits(), 0.0f);
+                final String where = "input " + i + ", d = " + d;
+                noClone.predict(inputs[i], 5.0f, d, a);
+                clone.predict(inputs[i], 5.0f, d, b);
+                noClone.predict(inputs[i], 0.5f, d, slower);
+                assertEquals(b.margin() < d, b.adapted(), where);
+                assertEquals(b.adapted(), a.adapted(), where);
+                assertEquals(a.adapted(), slower.adapted(), where);
+                if (a.adapted())
+                {
+                    assertSamePrediction(b, a, 1e-5f, 1e-4f, where);
+                    assertTrue(maxDifference(a.logits(), slower.logits()) > 1e-4f, where + ": eta changed nothing");
+                }
+                else
+                {
+                    certain++;
+                    assertEquals(a.initialClass(), a.finalClass(), where);
+                    assertArrayEquals(b.logits(), a.logits(), 0.0f, where);
+                    assertArrayEquals(a.logits(), slower.logits(), 0.0f, where); // no learning rate reaches it
+                }
             }
+            assertTrue(certain >= inputs.length / 3 && inputs.length - certain >= inputs.length / 3,
+                certain + " certain samples of " + inputs.length);
         }
+    }
+
+    private static float[][] gaussians(final Random random, final int n, final int features)
+    {
+        final float[][] inputs = new float[n][];
+        for (int i = 0; i < n; i++)
+        {
+            inputs[i] = TestModels.gaussian(random, features);
+        }
+        return inputs;
     }
 }
