@@ -45,6 +45,14 @@ REFOCUS_API int32_t refocus_is_error(int32_t code);
  *  @return : a static, readable description of an error code (never NULL). */
 REFOCUS_API const char* refocus_error_name(int32_t code);
 
+/*------   Kernels   ------*/
+/*! refocus_kernel_variant() :
+ *  The kernels that touch weight matrices are compiled for three x86-64 levels, and the best one this CPU
+ *  runs is picked when the library loads (the library itself needs only the baseline).
+ *  @return : the static name of the variant in use (never NULL): "x86-64-v4 (AVX-512)",
+ *            "x86-64-v3 (AVX2+FMA)" or "x86-64 baseline". */
+REFOCUS_API const char* refocus_kernel_variant(void);
+
 /*------   Loss methods (DESIGN.md section 1)   ------*/
 /* The values are part of the ABI: the Java enum dev.refocus.Method maps to them by ordinal. */
 #define REFOCUS_IFO_WEIGHTED  0  /* L = - sum_{c in F} p~_c z_c, p~ = softmax(z) held constant */
