@@ -5,7 +5,7 @@ import org.bytedeco.javacpp.annotation.NoException;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
- * JavaCPP binding of {@code native/include/refocus/common.h}: version and error codes.
+ * JavaCPP binding of {@code native/include/refocus/common.h}: version, error codes and kernel variant.
  * JavaCPP generates the JNI code from these declarations; see the header for the contracts.
  */
 @Platform(include = "refocus/common.h", library = "jnirefocus")
@@ -31,6 +31,8 @@ public final class RefocusCommonNative
     public static native int refocus_is_error(int code);
 
     public static native String refocus_error_name(int code);
+
+    public static native String refocus_kernel_variant();
 
     /**
      * Turns a return code of the C ABI into the exception Java callers get.
