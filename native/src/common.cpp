@@ -1,5 +1,7 @@
-// Version and error reporting shared by the whole C ABI (refocus/common.h).
+// Version, error reporting and kernel variant, shared by the whole C ABI (refocus/common.h).
 #include "refocus/common.h"
+
+#include "dense_kernels.h"
 
 extern "C" {
 
@@ -14,5 +16,7 @@ const char* refocus_error_name(int32_t code) {
         default: return code >= 0 ? "no error" : "unknown error";
     }
 }
+
+const char* refocus_kernel_variant(void) { return refocus::kernel_variant_name(refocus::kernel_variant()); }
 
 }  // extern "C"

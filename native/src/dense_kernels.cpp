@@ -9,11 +9,15 @@
 #include <cstring>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#  define REFOCUS_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#  define REFOCUS_KERNEL
+#  define REFOCUS_TARGET(arch) __attribute__((target("arch=" arch)))
+// (cpu_init first: the choice is made when the library loads, maybe before libgcc's constructor has run)
+#  define REFOCUS_CPU_SUPPORTS(arch) (__builtin_cpu_init(), __builtin_cpu_supports(arch))
+#else  // only the baseline variant runs
+#  define REFOCUS_TARGET(arch)
+#  define REFOCUS_CPU_SUPPORTS(arch) false
 #endif
-// Helpers must be inlined into the kernels: a helper left out of line is compiled for the baseline only.
+// Helpers and kernel bodies must be inlined into the entry points of each variant: code left out of line is
+// compiled for the baseline only.
 #define REFOCUS_INLINE inline __attribute__((always_inline))
 
 namespace refocus {
@@ -93,11 +97,11 @@ REFOCUS_INLINE void axpy_rows(float* __restrict g, const float* const* w, const 
     }
 }
 
-}  // namespace
+// ---------------------------------------------------------------------------------------------------
+// the kernels, once; each variant below compiles them for its ISA
 
-REFOCUS_KERNEL
-void matmul_forward(float* y, const float* x, const float* w, const float* b, int32_t n, int32_t in,
-                    int32_t out) {
+REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const float* w, const float* b, int32_t n,
+                                        int32_t in, int32_t out) {
     // Rows go in groups of about 32 KiB that stay in cache while every sample passes over them, so W
     // comes from memory once per call. The group depends on `in` only, never on n.
     const int32_t group = std::max(ROWS, 8192 / in / ROWS * ROWS);
@@ -118,8 +122,7 @@ void matmul_forward(float* y, const float* x, const float* w, const float* b, in
     }
 }
 
-REFOCUS_KERNEL
-void matmul_backward(float* g, const float* d, const float* w, int32_t n, int32_t in, int32_t out) {
+REFOCUS_INLINE void matmul_backward_body(float* g, const float* d, const float* w, int32_t n, int32_t in, int32_t out) {
     // Column blocks small enough that the partial sums of the whole batch stay in cache while W streams
     // past once; rows in groups that stay in cache while every sample takes its non-zero ones, four at a
     // time. Each g[s][i] still adds its rows in row order, so neither grouping changes a bit.
@@ -153,9 +156,8 @@ void matmul_backward(float* g, const float* d, const float* w, int32_t n, int32_
     }
 }
 
-REFOCUS_KERNEL
-void sgd_rank1(float* dst, const float* src, const float* u, float eta, const float* a, int32_t out,
-               int32_t in) {
+REFOCUS_INLINE void sgd_rank1_body(float* dst, const float* src, const float* u, float eta, const float* a,
+                                   int32_t out, int32_t in) {
     for (int32_t o = 0; o < out; o++) {
         const float c = eta * u[o];
         float* to = dst + (size_t)o * in;
@@ -166,6 +168,83 @@ void sgd_rank1(float* dst, const float* src, const float* u, float eta, const fl
         }
         for (int32_t i = 0; i < in; i++) to[i] = from[i] - c * a[i];
     }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// the variants, and the table that dispatches to one of them
+
+#define REFOCUS_VARIANT(suffix, target)                                                                     \
+    target void matmul_forward_##suffix(float* y, const float* x, const float* w, const float* b, int32_t n, \
+                                        int32_t in, int32_t out) {                                          \
+        matmul_forward_body(y, x, w, b, n, in, out);                                                        \
+    }                                                                                                       \
+    target void matmul_backward_##suffix(float* g, const float* d, const float* w, int32_t n, int32_t in,    \
+                                         int32_t out) {                                                     \
+        matmul_backward_body(g, d, w, n, in, out);                                                          \
+    }                                                                                                       \
+    target void sgd_rank1_##suffix(float* dst, const float* src, const float* u, float eta, const float* a,  \
+                                   int32_t out, int32_t in) {                                               \
+        sgd_rank1_body(dst, src, u, eta, a, out, in);                                                       \
+    }
+
+REFOCUS_VARIANT(v4, REFOCUS_TARGET("x86-64-v4"))
+REFOCUS_VARIANT(v3, REFOCUS_TARGET("x86-64-v3"))
+REFOCUS_VARIANT(baseline, )
+
+struct Kernels {
+    const char* name;
+    decltype(&refocus::matmul_forward) matmul_forward;
+    decltype(&refocus::matmul_backward) matmul_backward;
+    decltype(&refocus::sgd_rank1) sgd_rank1;
+};
+
+const Kernels VARIANTS[N_KERNEL_VARIANTS] = {
+    {"x86-64-v4 (AVX-512)", matmul_forward_v4, matmul_backward_v4, sgd_rank1_v4},
+    {"x86-64-v3 (AVX2+FMA)", matmul_forward_v3, matmul_backward_v3, sgd_rank1_v3},
+    {"x86-64 baseline", matmul_forward_baseline, matmul_backward_baseline, sgd_rank1_baseline},
+};
+
+// The best variant the CPU runs, chosen when the library loads: target_clones' choice.
+const Kernels* best_variant() {
+    for (int32_t v = 0;; v++) {
+        if (cpu_runs((KernelVariant)v)) return &VARIANTS[v];
+    }
+}
+
+const Kernels* active = best_variant();
+
+}  // namespace
+
+const char* kernel_variant_name(KernelVariant variant) { return VARIANTS[variant].name; }
+
+bool cpu_runs(KernelVariant variant) {
+    switch (variant) {
+        case KERNELS_X86_64_V4: return REFOCUS_CPU_SUPPORTS("x86-64-v4");
+        case KERNELS_X86_64_V3: return REFOCUS_CPU_SUPPORTS("x86-64-v3");
+        default: return true;
+    }
+}
+
+KernelVariant kernel_variant() { return (KernelVariant)(active - VARIANTS); }
+
+bool use_kernel_variant(KernelVariant variant) {
+    if (!cpu_runs(variant)) return false;
+    active = &VARIANTS[variant];
+    return true;
+}
+
+void matmul_forward(float* y, const float* x, const float* w, const float* b, int32_t n, int32_t in,
+                    int32_t out) {
+    active->matmul_forward(y, x, w, b, n, in, out);
+}
+
+void matmul_backward(float* g, const float* d, const float* w, int32_t n, int32_t in, int32_t out) {
+    active->matmul_backward(g, d, w, n, in, out);
+}
+
+void sgd_rank1(float* dst, const float* src, const float* u, float eta, const float* a, int32_t out,
+               int32_t in) {
+    active->sgd_rank1(dst, src, u, eta, a, out, in);
 }
 
 }  // namespace refocus

@@ -1,7 +1,9 @@
 // The kernels of the dense step that touch weight matrices: the only work that grows with the number of
 // parameters, so the only code worth vectorising by hand. Each is compiled three times, for AVX-512
-// (x86-64-v4), AVX2 + FMA (x86-64-v3) and the x86-64 baseline, and the loader picks one for the CPU it runs
-// on (GCC target_clones, an ifunc): the library is built for the baseline and loads everywhere.
+// (x86-64-v4), AVX2 + FMA (x86-64-v3) and the x86-64 baseline, and the best variant the CPU runs is picked
+// once, at load: the library is built for the baseline and loads everywhere. A kernel call costs one
+// indirect call more than a plain one, as GCC's target_clones (an ifunc) would; unlike an ifunc, the choice
+// can be forced, so that the tests run every variant the CPU can execute.
 //
 // Every kernel reads each weight once per call, however many samples it serves, and computes each
 // sample's result by the same sequence of operations whatever the batch: batched and single predictions
@@ -25,6 +27,22 @@ void matmul_backward(float* g, const float* d, const float* w, int32_t n, int32_
 // are copied (out of place) or left alone (in place).
 void sgd_rank1(float* dst, const float* src, const float* u, float eta, const float* a, int32_t out,
                int32_t in);
+
+// The variants, best first.
+enum KernelVariant : int32_t { KERNELS_X86_64_V4, KERNELS_X86_64_V3, KERNELS_BASELINE, N_KERNEL_VARIANTS };
+
+// "x86-64-v4 (AVX-512)", "x86-64-v3 (AVX2+FMA)" or "x86-64 baseline" (refocus_kernel_variant())
+const char* kernel_variant_name(KernelVariant variant);
+
+// whether this CPU can execute the variant
+bool cpu_runs(KernelVariant variant);
+
+// the variant the kernels use now: the best one the CPU runs, unless a test chose another
+KernelVariant kernel_variant();
+
+// For tests (not exported from the JNI library): every later kernel call, on any thread, uses `variant`.
+// Returns false, and changes nothing, if the CPU cannot execute it. Not while kernels run on another thread.
+bool use_kernel_variant(KernelVariant variant);
 
 }  // namespace refocus
 

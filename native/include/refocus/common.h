@@ -46,6 +46,14 @@ REFOCUS_API int32_t refocus_is_error(int32_t code);
  *  @return : a static, readable description of an error code (never NULL). */
 REFOCUS_API const char* refocus_error_name(int32_t code);
 
+/*------   Kernels   ------*/
+/*! refocus_kernel_variant() :
+ *  The kernels that touch weight matrices are compiled for three x86-64 levels, and the best one this CPU
+ *  runs is picked when the library loads (the library itself needs only the baseline).
+ *  @return : the static name of the variant in use (never NULL): "x86-64-v4 (AVX-512)",
+ *            "x86-64-v3 (AVX2+FMA)" or "x86-64 baseline". */
+REFOCUS_API const char* refocus_kernel_variant(void);
+
 /*------   Loss methods (docs/DESIGN.md section 1)   ------*/
 /* The values are part of the ABI, dense from 0 to REFOCUS_METHOD_COUNT - 1. The Java enum dev.refocus.Method
  * carries them as explicit codes; a Java test reads every value below from this header through JavaCPP and checks

@@ -147,6 +147,15 @@ public final class NativePredictor extends Predictor
         return new NativePredictor(network, config, mode, maxBatch);
     }
 
+    /**
+     * @return which SIMD variant of the native kernels this CPU runs, the best it supports:
+     *         {@code "x86-64-v4 (AVX-512)"}, {@code "x86-64-v3 (AVX2+FMA)"} or {@code "x86-64 baseline"}.
+     */
+    public static String kernelVariant()
+    {
+        return dev.refocus.internal.bindings.RefocusCommonNative.refocus_kernel_variant();
+    }
+
     /** @return how &theta;' is held. */
     public Mode mode()
     {

@@ -64,6 +64,7 @@ final class BenchCommand implements Callable<Integer>
     void run(final Options.Loaded network, final float[][] samples, final PrintStream out)
     {
         out.printf(Locale.ROOT, "%s, %s, η = %s, one thread%n", network, method, eta);
+        out.println("native kernels: " + NativePredictor.kernelVariant());
         out.println("backend         case        median µs    p99 µs   × first row");
         double baseline = Double.NaN;
         for (final Options.Backend backend : backends != null ? backends : List.of(Options.Backend.values()))

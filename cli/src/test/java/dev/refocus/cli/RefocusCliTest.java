@@ -5,6 +5,7 @@ import dev.refocus.Method;
 import dev.refocus.Prediction;
 import dev.refocus.Predictor;
 import dev.refocus.RefocusConfig;
+import dev.refocus.cpu.NativePredictor;
 import dev.refocus.testing.SafetensorsWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -151,6 +152,7 @@ class RefocusCliTest
         final Object[] r = run("bench", "-m", MODEL, "-i", IMAGES, "--seconds", "0.05");
         assertEquals(0, r[0], (String)r[2]);
         final String out = (String)r[1];
+        assertTrue(out.contains("native kernels: " + NativePredictor.kernelVariant()), out);
         for (final String row : new String[] {"native          plain", "native          certain",
             "native          uncertain", "native-shadow   uncertain", "reference       uncertain"})
         {

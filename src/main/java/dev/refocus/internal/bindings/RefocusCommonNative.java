@@ -6,7 +6,7 @@ import org.bytedeco.javacpp.annotation.NoException;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
- * JavaCPP binding of {@code native/include/refocus/common.h}: version, error codes and loss methods.
+ * JavaCPP binding of {@code native/include/refocus/common.h}: version, error codes, loss methods and kernel variant.
  * JavaCPP generates the JNI code from these declarations; see the header for the contracts. The header's constants
  * are read from it through {@link MemberGetter}s, never copied by hand; {@code dev.refocus.Method}'s codes are
  * checked against them by a test.
@@ -42,6 +42,8 @@ public final class RefocusCommonNative
     public static native int refocus_is_error(int code);
 
     public static native String refocus_error_name(int code);
+
+    public static native String refocus_kernel_variant();
 
     /** @return the version the header declares, compiled into the JNI glue. */
     @MemberGetter

@@ -1,0 +1,348 @@
+// The C ABI of refocus/dense.h and refocus/common.h at its edges: workspace sizes, the caller-owned workspace
+// (exact size, any alignment, nothing written outside it), every invalid configuration, every invalid call.
+// Whether the predictions are right is the Java tests' business (NativePredictorTest, against the reference).
+#include "check.h"
+#include "refocus/dense.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+// 6 -> 9 (ReLU) -> 7 (tanh) -> 5 classes, deterministic weights in [-1, 1)
+struct Network {
+    int32_t sizes[4] = {6, 9, 7, 5};
+    int32_t activations[3] = {REFOCUS_ACT_RELU, REFOCUS_ACT_TANH, REFOCUS_ACT_IDENTITY};
+    std::vector<float> params;
+
+    Network() {
+        uint32_t state = 7;
+        for (int l = 0; l < 3; l++) params.resize(params.size() + (size_t)(sizes[l] + 1) * sizes[l + 1]);
+        for (float& p : params) {
+            state = state * 1664525u + 1013904223u;
+            p = (float)(state >> 8) / (float)(1 << 23) - 1.0f;
+        }
+    }
+
+    refocus_dense_config config() const {
+        refocus_dense_config cfg{};
+        cfg.n_layers = 3;
+        cfg.sizes = sizes;
+        cfg.activations = activations;
+        cfg.params = params.data();
+        cfg.method = REFOCUS_IFO_WEIGHTED;
+        cfg.n_focus = 2;
+        cfg.steps = 2;
+        cfg.clip_norm = 1.0f;
+        cfg.mode = REFOCUS_MODE_IMPLICIT;
+        cfg.max_batch = 4;
+        return cfg;
+    }
+};
+
+const Network NET;
+const int32_t CANDIDATES[3] = {4, 0, 2};
+
+// A caller's buffer: PAD bytes of a pattern on each side of the workspace, which starts `offset` bytes past a
+// 64-byte boundary.
+struct Buffer {
+    static constexpr size_t PAD = 256;
+    static constexpr unsigned char PATTERN = 0xA5;
+    unsigned char* base;
+    size_t size;
+    unsigned char* workspace;
+
+    Buffer(size_t workspace_size, size_t offset) : size(workspace_size) {
+        base = (unsigned char*)std::aligned_alloc(64, (2 * PAD + offset + size + 63) / 64 * 64);
+        workspace = base + PAD + offset;
+        std::memset(base, PATTERN, PAD + offset + size + PAD);
+    }
+    ~Buffer() { std::free(base); }
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+
+    // nothing written outside the workspace
+    bool outside_intact() const {
+        for (const unsigned char* p = base; p < workspace; p++) {
+            if (*p != PATTERN) return false;
+        }
+        for (const unsigned char* p = workspace + size; p < workspace + size + PAD; p++) {
+            if (*p != PATTERN) return false;
+        }
+        return true;
+    }
+    bool holds(const void* p, size_t bytes) const {
+        return (const unsigned char*)p >= workspace && (const unsigned char*)p + bytes <= workspace + size;
+    }
+};
+
+void fill_inputs(refocus_dense* ctx, int32_t n) {
+    float* x = refocus_dense_inputs(ctx);
+    for (int32_t i = 0; i < n * NET.sizes[0]; i++) x[i] = (float)((i * 37) % 19) / 9.0f - 1.0f;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+void test_common() {
+    CHECK_EQ(refocus_version_number(), REFOCUS_VERSION_NUMBER);
+    CHECK(refocus_is_error(REFOCUS_ERROR_ARGUMENT) && refocus_is_error(REFOCUS_ERROR_NAN));
+    CHECK(!refocus_is_error(0) && !refocus_is_error(7) && !refocus_is_error(-3));
+    CHECK(std::strcmp(refocus_error_name(REFOCUS_ERROR_ARGUMENT), refocus_error_name(REFOCUS_ERROR_NAN)) != 0);
+    CHECK(refocus_error_name(-3) != nullptr && refocus_error_name(0) != nullptr);
+    const char* variant = refocus_kernel_variant();
+    CHECK(std::strcmp(variant, "x86-64-v4 (AVX-512)") == 0 || std::strcmp(variant, "x86-64-v3 (AVX2+FMA)") == 0
+          || std::strcmp(variant, "x86-64 baseline") == 0);
+}
+
+// Bigger batches, more steps and the shadow buffer take more bytes; a later first adapted layer, less shadow.
+void test_workspace_sizes() {
+    refocus_dense_config cfg = NET.config();
+    const size_t base = refocus_dense_workspace_size(&cfg);
+    CHECK(base > 0);
+    size_t last = 0;
+    for (int32_t batch : {1, 2, 4, 64}) {
+        cfg.max_batch = batch;
+        const size_t size = refocus_dense_workspace_size(&cfg);
+        CHECK(size > last);
+        last = size;
+    }
+    cfg = NET.config();
+    cfg.steps = 5;
+    CHECK(refocus_dense_workspace_size(&cfg) > base);
+    cfg = NET.config();
+    cfg.mode = REFOCUS_MODE_SHADOW;
+    const size_t shadow = refocus_dense_workspace_size(&cfg);
+    cfg.biases_only = 1;
+    const size_t shadow_biases = refocus_dense_workspace_size(&cfg);
+    cfg.biases_only = 0;
+    cfg.first_adapted_layer = 2;
+    const size_t shadow_head = refocus_dense_workspace_size(&cfg);
+    CHECK(base < shadow_biases && shadow_biases < shadow);
+    CHECK(shadow_head < shadow);
+}
+
+// Exactly refocus_dense_workspace_size() bytes at any alignment, one byte less is refused, and no call writes
+// outside the workspace. The context's results do not depend on the workspace's alignment.
+void test_workspace(refocus_dense_config cfg) {
+    const size_t size = refocus_dense_workspace_size(&cfg);
+    if (!CHECK(size > 0)) return;
+    std::vector<float> first_logits;
+    for (size_t offset : {0, 1, 2, 4, 33, 63}) {
+        Buffer buffer(size, offset);
+        CHECK(refocus_dense_init_static(buffer.workspace, size - 1, &cfg) == nullptr);
+        refocus_dense* ctx = refocus_dense_init_static(buffer.workspace, size, &cfg);
+        if (!CHECK(ctx != nullptr)) continue;
+        const int32_t batch = cfg.max_batch, classes = NET.sizes[3];
+        CHECK(buffer.holds(ctx, 1));
+        CHECK(buffer.holds(refocus_dense_inputs(ctx), sizeof(float) * batch * NET.sizes[0]));
+        CHECK(buffer.holds(refocus_dense_logits(ctx), sizeof(float) * batch * classes));
+        CHECK(buffer.holds(refocus_dense_answers(ctx), sizeof(int32_t) * batch * 3));
+        CHECK(buffer.holds(refocus_dense_margins(ctx), sizeof(float) * batch));
+
+        fill_inputs(ctx, batch);
+        CHECK_EQ(refocus_dense_forward(ctx, batch), 0);
+        CHECK_EQ(refocus_dense_predict(ctx, batch, 0.5f, 1.0f), batch);  // every sample adapts
+        const float* logits = refocus_dense_logits(ctx);
+        if (first_logits.empty()) first_logits.assign(logits, logits + (size_t)batch * classes);
+        CHECK(std::memcmp(first_logits.data(), logits, sizeof(float) * batch * classes) == 0);
+        if (cfg.mode == REFOCUS_MODE_IMPLICIT && cfg.steps == 1) {
+            const float etas[3] = {0.0f, 0.5f, 2.0f};
+            int32_t finals[3];
+            CHECK_EQ(refocus_dense_sweep(ctx, etas, 3, 1.0f, finals), 1);
+        }
+        CHECK(buffer.outside_intact());
+    }
+}
+
+// Every field out of its range: no size, no context.
+void test_invalid_configs() {
+    std::vector<unsigned char> big(1 << 20);
+    auto rejected = [&](const refocus_dense_config* cfg) {
+        return refocus_dense_workspace_size(cfg) == 0
+               && refocus_dense_init_static(big.data(), big.size(), cfg) == nullptr;
+    };
+    auto accepted = [&](const refocus_dense_config* cfg) {
+        return refocus_dense_workspace_size(cfg) > 0
+               && refocus_dense_init_static(big.data(), big.size(), cfg) != nullptr;
+    };
+    // each case changes one field of a valid configuration
+#define REJECTED(change)                          \
+    do {                                          \
+        refocus_dense_config cfg = NET.config();  \
+        change;                                   \
+        CHECK(rejected(&cfg) && #change);         \
+    } while (0)
+
+    const refocus_dense_config valid = NET.config();
+    CHECK(accepted(&valid));
+    CHECK(rejected(nullptr));
+    REJECTED(cfg.n_layers = 0);
+    REJECTED(cfg.n_layers = -1);
+    REJECTED(cfg.sizes = nullptr);
+    REJECTED(cfg.activations = nullptr);
+    REJECTED(cfg.params = nullptr);
+    for (int32_t l = 0; l <= 3; l++) {
+        for (int32_t bad : {0, -1}) {
+            int32_t sizes[4] = {6, 9, 7, 5};
+            sizes[l] = bad;
+            REJECTED(cfg.sizes = sizes);
+        }
+    }
+    for (int32_t bad : {-1, 3}) {
+        int32_t activations[3] = {REFOCUS_ACT_RELU, bad, REFOCUS_ACT_IDENTITY};
+        REJECTED(cfg.activations = activations);
+    }
+    REJECTED(cfg.method = REFOCUS_IFO_WEIGHTED - 1);
+    REJECTED(cfg.method = REFOCUS_ENTROPY + 1);
+    REJECTED(cfg.n_focus = 1);
+    REJECTED(cfg.n_focus = 5);  // = classes
+    REJECTED(cfg.candidates = CANDIDATES; cfg.n_candidates = 3; cfg.n_focus = 3);  // = candidates
+    REJECTED(cfg.steps = 0);
+    REJECTED(cfg.clip_norm = -1.0f);
+    REJECTED(cfg.clip_norm = NAN);
+    REJECTED(cfg.clip_norm = INFINITY);
+    REJECTED(cfg.first_adapted_layer = -1);
+    REJECTED(cfg.first_adapted_layer = 3);  // = n_layers
+    REJECTED(cfg.biases_only = 2);
+    REJECTED(cfg.mode = 2);
+    REJECTED(cfg.mode = -1);
+    REJECTED(cfg.max_batch = 0);
+    REJECTED(cfg.max_batch = -1);
+
+    // candidates: count, range
+    const int32_t six[6] = {0, 1, 2, 3, 4, 0};
+    const int32_t negative[3] = {4, -1, 2};
+    const int32_t too_big[3] = {4, 5, 2};
+    REJECTED(cfg.candidates = CANDIDATES; cfg.n_candidates = 0);
+    REJECTED(cfg.candidates = six; cfg.n_candidates = 6);  // more than the 5 classes
+    REJECTED(cfg.candidates = negative; cfg.n_candidates = 3);
+    REJECTED(cfg.candidates = too_big; cfg.n_candidates = 3);
+#undef REJECTED
+    // repeated candidates: measured, then refused by the init (dense.h)
+    const int32_t repeated[3] = {4, 2, 4};
+    refocus_dense_config cfg = NET.config();
+    cfg.candidates = repeated;
+    cfg.n_candidates = 3;
+    CHECK(refocus_dense_workspace_size(&cfg) > 0);
+    CHECK(refocus_dense_init_static(big.data(), big.size(), &cfg) == nullptr);
+    cfg.candidates = CANDIDATES;
+    CHECK(accepted(&cfg));
+
+    // sizes whose workspace does not fit in size_t
+    const int32_t huge[4] = {INT32_MAX, INT32_MAX, 7, 5};
+    cfg = NET.config();
+    cfg.sizes = huge;
+    cfg.max_batch = INT32_MAX;
+    CHECK_EQ(refocus_dense_workspace_size(&cfg), 0);
+
+    cfg = NET.config();
+    CHECK(refocus_dense_init_static(nullptr, big.size(), &cfg) == nullptr);
+}
+
+// Every argument of the calls out of its range: REFOCUS_ERROR_ARGUMENT; a NaN candidate logit: REFOCUS_ERROR_NAN.
+void test_calls() {
+    refocus_dense_config cfg = NET.config();
+    const int32_t tanh_first[3] = {REFOCUS_ACT_TANH, REFOCUS_ACT_TANH, REFOCUS_ACT_IDENTITY};
+    cfg.activations = tanh_first;  // so that a NaN input reaches the logits: ReLU as written turns NaN into 0
+    cfg.steps = 1;
+    const size_t size = refocus_dense_workspace_size(&cfg);
+    std::vector<unsigned char> workspace(size);
+    refocus_dense* ctx = refocus_dense_init_static(workspace.data(), size, &cfg);
+    if (!CHECK(ctx != nullptr)) return;
+    fill_inputs(ctx, 4);
+
+    CHECK_EQ(refocus_dense_predict(ctx, 4, 0.5f, 0.0f), 0);  // the bounds are valid: nothing adapts at d = 0
+    CHECK_EQ(refocus_dense_predict(ctx, 4, 0.0f, 1.0f), 4);  // and everything at d = 1
+    CHECK_EQ(refocus_dense_predict(ctx, 1, 0.5f, 1.0f), 1);
+    for (int32_t n : {0, -1, 5}) CHECK_EQ(refocus_dense_predict(ctx, n, 0.5f, 0.5f), REFOCUS_ERROR_ARGUMENT);
+    for (float eta : {-1.0f, -1e-30f, (float)NAN, (float)INFINITY}) {
+        CHECK_EQ(refocus_dense_predict(ctx, 1, eta, 0.5f), REFOCUS_ERROR_ARGUMENT);
+    }
+    for (float d : {-0.01f, 1.01f, (float)NAN}) {
+        CHECK_EQ(refocus_dense_predict(ctx, 1, 0.5f, d), REFOCUS_ERROR_ARGUMENT);
+    }
+    CHECK_EQ(refocus_dense_predict(nullptr, 1, 0.5f, 0.5f), REFOCUS_ERROR_ARGUMENT);
+
+    CHECK_EQ(refocus_dense_forward(ctx, 4), 0);
+    for (int32_t n : {0, 5}) CHECK_EQ(refocus_dense_forward(ctx, n), REFOCUS_ERROR_ARGUMENT);
+    CHECK_EQ(refocus_dense_forward(nullptr, 1), REFOCUS_ERROR_ARGUMENT);
+
+    // the sweep answers at each rate what refocus_dense_predict() answers at it
+    const float etas[3] = {0.0f, 0.5f, 4.0f};
+    int32_t finals[3];
+    CHECK_EQ(refocus_dense_sweep(ctx, etas, 3, 1.0f, finals), 1);
+    for (int32_t k = 0; k < 3; k++) {
+        CHECK_EQ(refocus_dense_predict(ctx, 1, etas[k], 1.0f), 1);
+        CHECK_EQ(refocus_dense_answers(ctx)[1], finals[k]);
+    }
+    const float bad_rate[2] = {0.5f, -1.0f};
+    const float nan_rate[2] = {0.5f, NAN};
+    CHECK_EQ(refocus_dense_sweep(ctx, nullptr, 3, 1.0f, finals), REFOCUS_ERROR_ARGUMENT);
+    CHECK_EQ(refocus_dense_sweep(ctx, etas, 0, 1.0f, finals), REFOCUS_ERROR_ARGUMENT);
+    CHECK_EQ(refocus_dense_sweep(ctx, etas, 3, 1.0f, nullptr), REFOCUS_ERROR_ARGUMENT);
+    CHECK_EQ(refocus_dense_sweep(ctx, bad_rate, 2, 1.0f, finals), REFOCUS_ERROR_ARGUMENT);
+    CHECK_EQ(refocus_dense_sweep(ctx, nan_rate, 2, 1.0f, finals), REFOCUS_ERROR_ARGUMENT);
+    CHECK_EQ(refocus_dense_sweep(ctx, etas, 3, 1.5f, finals), REFOCUS_ERROR_ARGUMENT);
+    CHECK_EQ(refocus_dense_sweep(nullptr, etas, 3, 1.0f, finals), REFOCUS_ERROR_ARGUMENT);
+    refocus_dense_config shadow = cfg, two_steps = cfg;  // the sweep needs IMPLICIT mode and T = 1
+    shadow.mode = REFOCUS_MODE_SHADOW;
+    two_steps.steps = 2;
+    for (const refocus_dense_config& other : {shadow, two_steps}) {
+        std::vector<unsigned char> w(refocus_dense_workspace_size(&other));
+        refocus_dense* c = refocus_dense_init_static(w.data(), w.size(), &other);
+        if (!CHECK(c != nullptr)) continue;
+        fill_inputs(c, 1);
+        CHECK_EQ(refocus_dense_sweep(c, etas, 3, 1.0f, finals), REFOCUS_ERROR_ARGUMENT);
+    }
+
+    // a NaN input gives NaN logits
+    refocus_dense_inputs(ctx)[NET.sizes[0] + 3] = NAN;  // sample 1
+    CHECK_EQ(refocus_dense_predict(ctx, 1, 0.5f, 0.0f), 0);
+    CHECK_EQ(refocus_dense_predict(ctx, 2, 0.5f, 0.0f), REFOCUS_ERROR_NAN);
+    refocus_dense_inputs(ctx)[3] = NAN;  // sample 0
+    CHECK_EQ(refocus_dense_sweep(ctx, etas, 3, 1.0f, finals), REFOCUS_ERROR_NAN);
+}
+
+// A NaN logit outside the candidates is no error, before or after the step; inside them it is.
+void test_nan_outside_candidates() {
+    Network net;
+    refocus_dense_config cfg = net.config();
+    cfg.candidates = CANDIDATES;  // {4, 0, 2}: class 3 is not one
+    cfg.n_candidates = 3;
+    float* last_bias = net.params.data() + net.params.size() - 5;  // the parameter block ends with b_2
+    last_bias[3] = NAN;
+    cfg.params = net.params.data();
+    std::vector<unsigned char> workspace(refocus_dense_workspace_size(&cfg));
+    refocus_dense* ctx = refocus_dense_init_static(workspace.data(), workspace.size(), &cfg);
+    if (!CHECK(ctx != nullptr)) return;
+    fill_inputs(ctx, 4);
+    CHECK_EQ(refocus_dense_predict(ctx, 4, 0.5f, 1.0f), 4);
+    CHECK(std::isnan(refocus_dense_logits(ctx)[3]));
+    last_bias[2] = NAN;  // a candidate
+    CHECK_EQ(refocus_dense_predict(ctx, 4, 0.5f, 1.0f), REFOCUS_ERROR_NAN);
+}
+
+}  // namespace
+
+int main() {
+    test_common();
+    test_workspace_sizes();
+    refocus_dense_config cfg = NET.config();
+    test_workspace(cfg);  // IMPLICIT, T = 2
+    cfg.steps = 1;
+    test_workspace(cfg);  // with the sweep
+    cfg.mode = REFOCUS_MODE_SHADOW;
+    cfg.candidates = CANDIDATES;
+    cfg.n_candidates = 3;
+    test_workspace(cfg);
+    cfg.biases_only = 1;
+    cfg.first_adapted_layer = 1;
+    cfg.max_batch = 1;
+    test_workspace(cfg);
+    test_invalid_configs();
+    test_calls();
+    test_nan_outside_candidates();
+    return check_summary("dense");
+}
