@@ -19,7 +19,7 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static dev.refocus.internal.bindings.NativeMemory.owned;
+import static dev.refocus.internal.NativeMemory.owned;
 
 /**
  * A dense network: layers {@code a[l+1] = act_l(W_l a[l] + b_l)}, the last layer's output being the logits.

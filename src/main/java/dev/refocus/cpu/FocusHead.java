@@ -8,7 +8,7 @@ import org.bytedeco.javacpp.IntPointer;
 
 import java.util.Objects;
 
-import static dev.refocus.internal.bindings.NativeMemory.owned;
+import static dev.refocus.internal.NativeMemory.owned;
 import static dev.refocus.internal.bindings.RefocusCommonNative.check;
 
 /**

@@ -18,7 +18,7 @@ import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.util.Objects;
 
-import static dev.refocus.internal.bindings.NativeMemory.owned;
+import static dev.refocus.internal.NativeMemory.owned;
 import static dev.refocus.internal.bindings.RefocusCommonNative.check;
 
 /**

@@ -290,6 +290,7 @@ class NativePredictorTest
     }
 
     @Test
+    @SuppressWarnings("try") // the scope is opened for its effect: it would free what it holds on close
     void shouldOutliveAPointerScopeOfTheCaller()
     {
         final DenseNetwork network = RandomNetworks.network(9, Activation.RELU, 0.1f, 12, 9, 4);

@@ -1,4 +1,4 @@
-package dev.refocus.internal.bindings;
+package dev.refocus.internal;
 
 import org.bytedeco.javacpp.Pointer;
 
