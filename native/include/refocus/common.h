@@ -37,6 +37,7 @@ REFOCUS_API int32_t refocus_version_number(void);
 /* Error codes are negative; a non-negative return value is a result. */
 #define REFOCUS_ERROR_ARGUMENT (-1)  /* a size, index, method or threshold outside its documented range */
 #define REFOCUS_ERROR_NAN      (-2)  /* a logit is NaN: the model produced no usable output */
+#define REFOCUS_ERROR_CUDA     (-3)  /* the CUDA runtime failed (refocus/cuda.h only): see refocus_cuda_last_error() */
 
 /*! refocus_is_error() :
  *  @return : 1 if `code` is one of the REFOCUS_ERROR_* codes, 0 otherwise. */

@@ -32,6 +32,7 @@ public final class RefocusCommonNative
 
     public static final int REFOCUS_ERROR_ARGUMENT = REFOCUS_ERROR_ARGUMENT();
     public static final int REFOCUS_ERROR_NAN = REFOCUS_ERROR_NAN();
+    public static final int REFOCUS_ERROR_CUDA = REFOCUS_ERROR_CUDA();
 
     private RefocusCommonNative()
     {
@@ -54,6 +55,9 @@ public final class RefocusCommonNative
 
     @MemberGetter
     public static native int REFOCUS_ERROR_NAN();
+
+    @MemberGetter
+    public static native int REFOCUS_ERROR_CUDA();
 
     @MemberGetter
     public static native int REFOCUS_IFO_WEIGHTED();

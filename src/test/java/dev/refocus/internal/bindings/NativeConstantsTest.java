@@ -43,6 +43,7 @@ class NativeConstantsTest
     {
         assertEquals(1, RefocusCommonNative.refocus_is_error(RefocusCommonNative.REFOCUS_ERROR_ARGUMENT));
         assertEquals(1, RefocusCommonNative.refocus_is_error(RefocusCommonNative.REFOCUS_ERROR_NAN));
+        assertEquals(1, RefocusCommonNative.refocus_is_error(RefocusCommonNative.REFOCUS_ERROR_CUDA));
         assertEquals(0, RefocusCommonNative.refocus_is_error(0));
         assertTrue(RefocusCommonNative.refocus_error_name(RefocusCommonNative.REFOCUS_ERROR_NAN).contains("NaN"));
     }

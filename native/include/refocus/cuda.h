@@ -1,0 +1,96 @@
+/*
+ * The fused refocus step for dense networks on an NVIDIA GPU: the semantics of refocus/dense.h (the same
+ * configuration, methods, T, n_focus, clipping, parameter subsets, candidates, IMPLICIT and SHADOW modes, and the
+ * same answers), computed by CUDA kernels and checked against the CPU step by native/test/test_cuda.cu.
+ *
+ * This header belongs to a library of its own, libjnirefocus_cuda, with the CUDA runtime linked statically: loading
+ * it needs no GPU and no driver, and the CPU library (libjnirefocus) never depends on it. On a machine without a
+ * usable device, refocus_cuda_device_count() answers REFOCUS_ERROR_CUDA and refocus_cuda_last_error() says why.
+ *
+ * Two objects:
+ *   - refocus_cuda_weights: a network's parameter block uploaded once to one device, read-only, shared by every
+ *     context on that device (any number, on any host threads).
+ *   - refocus_cuda: a predictor context on one device: its own stream, device workspace (activations, per-sample
+ *     rank-one terms or a shadow buffer) and pinned host buffers for the samples and the results. Everything is
+ *     allocated by refocus_cuda_create(); predicting allocates nothing.
+ *
+ * The caller writes samples into refocus_cuda_inputs() (pinned host memory) and reads results from
+ * refocus_cuda_logits(), refocus_cuda_answers() and refocus_cuda_margins() (pinned host memory) once
+ * refocus_cuda_predict() has returned: each call copies the inputs in, runs the step and copies the results out
+ * on the context's stream, and synchronises that stream before returning.
+ *
+ * Thread-safety: a context is used by one host thread at a time; weights are only read, so contexts on any threads
+ * may share them. Errors are return codes (refocus_is_error()); nothing prints or exits.
+ */
+#ifndef REFOCUS_CUDA_H
+#define REFOCUS_CUDA_H
+
+#include "refocus/dense.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* REFOCUS_ERROR_CUDA (common.h): no driver or device, out of device memory, a failed launch;
+ * refocus_cuda_last_error() tells which. A context that returned it must be freed: its state is undefined. */
+
+typedef struct refocus_cuda_weights_s refocus_cuda_weights;  /* opaque */
+typedef struct refocus_cuda_s refocus_cuda;                  /* opaque */
+
+/*! refocus_cuda_last_error() :
+ *  @return : a static, readable description of the calling thread's last REFOCUS_ERROR_CUDA (the CUDA runtime's
+ *            own message, such as "no CUDA-capable device is detected"), or "no error" (never NULL). */
+REFOCUS_API const char* refocus_cuda_last_error(void);
+
+/*! refocus_cuda_device_count() :
+ *  @return : the number of CUDA devices this process can use (>= 1), 0 if the runtime works but sees none, or
+ *            REFOCUS_ERROR_CUDA if the runtime cannot start (no driver, a driver too old). */
+REFOCUS_API int32_t refocus_cuda_device_count(void);
+
+/*! refocus_cuda_weights_upload() :
+ *  Copies the parameter block of `cfg` (cfg->params, laid out as dense.h says) to `device`. Only the sizes and
+ *  the parameters of `cfg` are read; contexts built on the weights must use the same sizes.
+ *  @return : 0 and *out set, or REFOCUS_ERROR_ARGUMENT for an invalid configuration or device index,
+ *            REFOCUS_ERROR_CUDA if the device or its memory fails (*out is then NULL). */
+REFOCUS_API int32_t refocus_cuda_weights_upload(int32_t device, const refocus_dense_config* cfg,
+                                                refocus_cuda_weights** out);
+
+/*! refocus_cuda_weights_free() :
+ *  Frees the device copy; every context built on it must have been freed first. NULL is a no-op. */
+REFOCUS_API void refocus_cuda_weights_free(refocus_cuda_weights* weights);
+
+/*! refocus_cuda_create() :
+ *  A context on the weights' device for the configuration `cfg` (checked as refocus_dense_workspace_size() checks
+ *  it; cfg->params is not read: the context reads `weights`). The configuration and candidates are copied.
+ *  @return : 0 and *out set, or REFOCUS_ERROR_ARGUMENT (invalid configuration, sizes other than the weights'),
+ *            REFOCUS_ERROR_CUDA (out of device or pinned memory; *out is then NULL). */
+REFOCUS_API int32_t refocus_cuda_create(const refocus_cuda_weights* weights, const refocus_dense_config* cfg,
+                                        refocus_cuda** out);
+
+/*! refocus_cuda_free() :
+ *  Frees the context (after its stream is idle). NULL is a no-op. */
+REFOCUS_API void refocus_cuda_free(refocus_cuda* ctx);
+
+/*! refocus_cuda_inputs(), refocus_cuda_logits(), refocus_cuda_answers(), refocus_cuda_margins() :
+ *  @return : the context's pinned host buffers, laid out exactly as their refocus_dense_* namesakes. */
+REFOCUS_API float* refocus_cuda_inputs(refocus_cuda* ctx);
+REFOCUS_API float* refocus_cuda_logits(refocus_cuda* ctx);
+REFOCUS_API int32_t* refocus_cuda_answers(refocus_cuda* ctx);
+REFOCUS_API float* refocus_cuda_margins(refocus_cuda* ctx);
+
+/*! refocus_cuda_predict() :
+ *  refocus_dense_predict() on the GPU, for the first n samples of refocus_cuda_inputs().
+ *  @return : the number of samples that adapted, or REFOCUS_ERROR_ARGUMENT, REFOCUS_ERROR_NAN (as
+ *            refocus_dense_predict()), or REFOCUS_ERROR_CUDA. */
+REFOCUS_API int32_t refocus_cuda_predict(refocus_cuda* ctx, int32_t n, float learning_rate, float threshold);
+
+/*! refocus_cuda_forward() :
+ *  refocus_dense_forward() on the GPU.
+ *  @return : as refocus_dense_forward(), or REFOCUS_ERROR_CUDA. */
+REFOCUS_API int32_t refocus_cuda_forward(refocus_cuda* ctx, int32_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REFOCUS_CUDA_H */
