@@ -174,6 +174,7 @@ public final class NativePredictor extends Predictor
      *
      * @param input {@link #inputSize()} finite features.
      * @param out   receives the result.
+     * @throws ArithmeticException if a candidate logit is NaN (NaN or overflowing weights), as {@code predict}.
      */
     public void forward(final float[] input, final Prediction out)
     {
@@ -305,7 +306,16 @@ public final class NativePredictor extends Predictor
     {
         logits.get(i * classes(), logits(out));
         final int row = 3 * i;
-        complete(out, answers.get(row), answers.get(row + 1), answers.get(row + 2) != 0, margins.get(i));
+        final int outcome = answers.get(row + 2);
+        if (outcome == DenseNative.REFOCUS_SAMPLE_FELL_BACK)
+        {
+            completeFallback(out, answers.get(row), margins.get(i)); // the row holds the plain logits
+        }
+        else
+        {
+            complete(out, answers.get(row), answers.get(row + 1), outcome == DenseNative.REFOCUS_SAMPLE_ADAPTED,
+                margins.get(i));
+        }
     }
 
     private static ByteBuffer region(final ByteBuffer all, final long offset, final int values)
