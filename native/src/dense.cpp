@@ -395,7 +395,9 @@ bool valid_config(const refocus_dense_config* cfg) {
            && cfg->n_focus < k && cfg->steps >= 1 && std::isfinite(cfg->clip_norm) && cfg->clip_norm >= 0.0f
            && cfg->first_adapted_layer >= 0 && cfg->first_adapted_layer < layers
            && (cfg->biases_only == 0 || cfg->biases_only == 1)
-           && (cfg->mode == REFOCUS_MODE_IMPLICIT || cfg->mode == REFOCUS_MODE_SHADOW) && cfg->max_batch >= 1;
+           && (cfg->mode == REFOCUS_MODE_SHADOW
+               || (cfg->mode == REFOCUS_MODE_IMPLICIT && cfg->steps <= REFOCUS_MAX_IMPLICIT_STEPS))
+           && cfg->max_batch >= 1;
 }
 
 // A bump allocator over the workspace, with checked size arithmetic. Without a base it only measures,

@@ -201,6 +201,7 @@ void test_invalid_configs() {
     REJECTED(cfg.n_focus = 5);  // = classes
     REJECTED(cfg.candidates = CANDIDATES; cfg.n_candidates = 3; cfg.n_focus = 3);  // = candidates
     REJECTED(cfg.steps = 0);
+    REJECTED(cfg.steps = REFOCUS_MAX_IMPLICIT_STEPS + 1);  // in implicit mode: its cost grows with T^2
     REJECTED(cfg.clip_norm = -1.0f);
     REJECTED(cfg.clip_norm = NAN);
     REJECTED(cfg.clip_norm = INFINITY);
@@ -240,6 +241,13 @@ void test_invalid_configs() {
 
     cfg = NET.config();
     CHECK(refocus_dense_init_static(nullptr, big.size(), &cfg) == nullptr);
+
+    // implicit mode up to its cap, shadow mode beyond it
+    cfg.steps = REFOCUS_MAX_IMPLICIT_STEPS;
+    CHECK(accepted(&cfg));
+    cfg.steps = REFOCUS_MAX_IMPLICIT_STEPS + 1;
+    cfg.mode = REFOCUS_MODE_SHADOW;
+    CHECK(accepted(&cfg));
 }
 
 // Every argument of the calls out of its range: REFOCUS_ERROR_ARGUMENT; a NaN candidate logit: REFOCUS_ERROR_NAN.

@@ -51,6 +51,13 @@ extern "C" {
 #define REFOCUS_MODE_IMPLICIT 0
 #define REFOCUS_MODE_SHADOW   1
 
+/* The most steps T that REFOCUS_MODE_IMPLICIT takes. Its cost grows with T^2: step k applies the k rank-one terms of
+ * the steps before it to every adapted layer, while REFOCUS_MODE_SHADOW pays the same weight traffic at every step.
+ * On the benchmark models of docs/DESIGN.md section 5 (one thread, one uncertain sample), shadow mode is as fast as
+ * implicit mode from T = 24 on model S and from T = 256 on model M; at 64 implicit mode is within about 2x of
+ * shadow mode on both, either way. A configuration with more steps in implicit mode is invalid: use shadow mode. */
+#define REFOCUS_MAX_IMPLICIT_STEPS 64
+
 /* What happened to a sample: the third int of its row of refocus_dense_answers(). */
 #define REFOCUS_SAMPLE_CERTAIN   0  /* margin >= threshold: the plain pass's answer and logits */
 #define REFOCUS_SAMPLE_ADAPTED   1  /* uncertain: the answer and logits after the T steps */
@@ -64,7 +71,7 @@ typedef struct refocus_dense_config_s {
     const float* params;          /* the shared parameter block; must outlive every context built on it */
     int32_t method;               /* a loss method, 0 <= method < REFOCUS_METHOD_COUNT (common.h) */
     int32_t n_focus;              /* 2 <= n_focus < number of candidates (classes when there are none) */
-    int32_t steps;                /* T >= 1 */
+    int32_t steps;                /* T >= 1; at most REFOCUS_MAX_IMPLICIT_STEPS in REFOCUS_MODE_IMPLICIT */
     float clip_norm;              /* clip the gradient to this global L2 norm before each step; 0 = off */
     int32_t first_adapted_layer;  /* 0 <= first < L: layers below it keep their parameters */
     int32_t biases_only;          /* 1: only the biases adapt (of the layers from first_adapted_layer on) */

@@ -360,6 +360,30 @@ class NativePredictorTest
     }
 
     @Test
+    void shouldRefuseMoreStepsThanImplicitModeTakesAndPointToShadowMode()
+    {
+        assertEquals(64, NativePredictor.MAX_IMPLICIT_STEPS, "the cap that the javadoc, dense.h and README state");
+        final DenseNetwork network = RandomNetworks.network(17, Activation.RELU, 0.1f, 6, 8, 4);
+        final RefocusConfig atCap = RefocusConfig.builder(0.5f).steps(64).marginThreshold(1.0f).build();
+        final RefocusConfig aboveCap = atCap.toBuilder().steps(65).build();
+        final String hint = "T = 65 steps is more than Mode.IMPLICIT takes (64: its cost grows with T squared); "
+            + "use Mode.SHADOW";
+        assertMessage(hint, () -> NativePredictor.create(network, aboveCap));
+        assertMessage(hint, () -> NativePredictor.create(network, aboveCap, NativePredictor.Mode.IMPLICIT, 4));
+        final float[] x = RandomNetworks.gaussian(new Random(18), 6);
+        try (NativePredictor implicit = NativePredictor.create(network, atCap);
+            NativePredictor shadow = NativePredictor.create(network, aboveCap, NativePredictor.Mode.SHADOW, 1))
+        {
+            final Prediction out = implicit.newPrediction();
+            implicit.predict(x, out);
+            assertTrue(out.adapted());
+            shadow.predict(x, out);
+            assertTrue(out.adapted());
+            assertEquals(NativePredictor.Mode.SHADOW, shadow.mode());
+        }
+    }
+
+    @Test
     void shouldRejectBadBatchesAndUseAfterClose()
     {
         final DenseNetwork network = RandomNetworks.network(8, Activation.RELU, 1.0f, 4, 5, 3);
