@@ -74,11 +74,12 @@ namespace {
 // ---------------------------------------------------------------------------------------------------
 // small vector helpers
 
-// The activations and their derivatives, a whole vector per call so that the loops vectorise.
+// The activations and their derivatives, a whole vector per call so that the loops vectorise. ReLU keeps a
+// NaN, as PyTorch's does: turned into 0 it would hide an overflow from the fallback rule and the NaN check.
 void activate_all(float* dst, const float* src, size_t count, int32_t activation) {
     switch (activation) {
         case REFOCUS_ACT_RELU:
-            for (size_t i = 0; i < count; i++) dst[i] = src[i] > 0.0f ? src[i] : 0.0f;
+            for (size_t i = 0; i < count; i++) dst[i] = src[i] < 0.0f ? 0.0f : src[i];
             break;
         case REFOCUS_ACT_TANH:
             for (size_t i = 0; i < count; i++) dst[i] = std::tanh(src[i]);

@@ -254,7 +254,7 @@ void test_invalid_configs() {
 void test_calls() {
     refocus_dense_config cfg = NET.config();
     const int32_t tanh_first[3] = {REFOCUS_ACT_TANH, REFOCUS_ACT_TANH, REFOCUS_ACT_IDENTITY};
-    cfg.activations = tanh_first;  // so that a NaN input reaches the logits: ReLU as written turns NaN into 0
+    cfg.activations = tanh_first;  // a NaN input reaches the logits (ReLU keeps NaN too, as PyTorch's)
     cfg.steps = 1;
     const size_t size = refocus_dense_workspace_size(&cfg);
     std::vector<unsigned char> workspace(size);
@@ -338,6 +338,20 @@ void test_nan_outside_candidates() {
     CHECK_EQ(refocus_dense_forward(ctx, 4), REFOCUS_ERROR_NAN);
 }
 
+// ReLU keeps a NaN, as PyTorch's does: a NaN hidden unit makes NaN logits, an error, not an answer from a 0.
+void test_relu_keeps_nan() {
+    Network net;
+    refocus_dense_config cfg = net.config();  // ReLU after the first layer
+    net.params[(size_t)NET.sizes[0] * NET.sizes[1]] = NAN;  // b_0[0]
+    cfg.params = net.params.data();
+    std::vector<unsigned char> workspace(refocus_dense_workspace_size(&cfg));
+    refocus_dense* ctx = refocus_dense_init_static(workspace.data(), workspace.size(), &cfg);
+    if (!CHECK(ctx != nullptr)) return;
+    fill_inputs(ctx, 1);
+    CHECK_EQ(refocus_dense_forward(ctx, 1), REFOCUS_ERROR_NAN);
+    CHECK_EQ(refocus_dense_predict(ctx, 1, 0.5f, 1.0f), REFOCUS_ERROR_NAN);
+}
+
 // A step that overflows (eta = 1e30 without clipping, through two ReLU layers) gives infinite or NaN logits:
 // every sample falls back to its plain prediction, in both modes, in a batch and in the sweep; an ordinary
 // rate never does.
@@ -412,6 +426,7 @@ int main() {
     test_invalid_configs();
     test_calls();
     test_nan_outside_candidates();
+    test_relu_keeps_nan();
     test_fallback();
     return check_summary("dense");
 }

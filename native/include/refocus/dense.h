@@ -43,7 +43,7 @@ extern "C" {
 
 /* Activations, applied element-wise to a layer's output; codes dense from 0 to REFOCUS_ACT_COUNT - 1. */
 #define REFOCUS_ACT_IDENTITY 0
-#define REFOCUS_ACT_RELU     1  /* derivative 0 at h = 0, as PyTorch */
+#define REFOCUS_ACT_RELU     1  /* NaN stays NaN and the derivative is 0 at h = 0, as PyTorch */
 #define REFOCUS_ACT_TANH     2
 #define REFOCUS_ACT_COUNT    3  /* one more than the largest activation code */
 

@@ -207,6 +207,14 @@ class NonFiniteStepTest
                 assertThrows(ArithmeticException.class, () -> ((NativePredictor)predictor).forward(OVERFLOW, out));
             }
         }
+        // a NaN hidden unit: ReLU keeps it, as PyTorch's does, instead of answering from a 0
+        final DenseNetwork nanHidden = DenseNetwork.builder(2)
+            .layer(new float[] {1, 0, 0, 1}, new float[] {Float.NaN, 0}, Activation.RELU)
+            .layer(new float[] {1, 0, 0, 1, 1, 1}, new float[] {0, 0, 0}, Activation.IDENTITY).build();
+        try (Predictor predictor = backend.create(nanHidden, config(1)))
+        {
+            assertThrows(ArithmeticException.class, () -> predictor.predict(OVERFLOW, predictor.newPrediction()));
+        }
         // overflowing weights: class 0's logit is 1e30 * 1e30 - 1e30 * 1e30, inf - inf = NaN in float (0 in the
         // reference's double, so only the float backend is asked)
         final DenseNetwork overflowing = DenseNetwork.builder(2)

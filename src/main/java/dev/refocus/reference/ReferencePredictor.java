@@ -343,7 +343,7 @@ public final class ReferencePredictor extends Predictor
         switch (activation)
         {
             case RELU:
-                return h > 0.0 ? h : 0.0;
+                return h < 0.0 ? 0.0 : h; // NaN stays NaN, as in PyTorch
             case TANH:
                 return Math.tanh(h);
             default:
