@@ -17,6 +17,10 @@
 // Both modes run the same passes (forward_adapted, backward, clip, step) over a group of "slots": all
 // uncertain samples at once in implicit mode, one at a time in shadow mode.
 //
+// A slot whose logits at theta^(k) are not all finite on the candidates falls back to the plain prediction
+// (dense.h). It stays in its group with dL/dz = 0 for the remaining steps: its rows are computed like the
+// others' and ignored, so that the other samples' passes are exactly those of a batch without it.
+//
 // Memory is planned once (lay_out): every region's size comes from the configuration, the regions are
 // carved 64-byte aligned from the caller's workspace at init, and nothing is allocated afterwards.
 #include "refocus/dense.h"
@@ -70,11 +74,12 @@ namespace {
 // ---------------------------------------------------------------------------------------------------
 // small vector helpers
 
-// The activations and their derivatives, a whole vector per call so that the loops vectorise.
+// The activations and their derivatives, a whole vector per call so that the loops vectorise. ReLU keeps a
+// NaN, as PyTorch's does: turned into 0 it would hide an overflow from the fallback rule and the NaN check.
 void activate_all(float* dst, const float* src, size_t count, int32_t activation) {
     switch (activation) {
         case REFOCUS_ACT_RELU:
-            for (size_t i = 0; i < count; i++) dst[i] = src[i] > 0.0f ? src[i] : 0.0f;
+            for (size_t i = 0; i < count; i++) dst[i] = src[i] < 0.0f ? 0.0f : src[i];
             break;
         case REFOCUS_ACT_TANH:
             for (size_t i = 0; i < count; i++) dst[i] = std::tanh(src[i]);
@@ -145,6 +150,13 @@ bool has_nan_candidate(const refocus_dense* ctx, const float* z) {
     return false;
 }
 
+bool finite_candidates(const refocus_dense* ctx, const float* z) {
+    for (int32_t i = 0; i < n_candidates(ctx); i++) {
+        if (!std::isfinite(z[candidate(ctx, i)])) return false;
+    }
+    return true;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // where things are
 
@@ -163,6 +175,7 @@ const float* layer_input(const refocus_dense* ctx, int32_t k, int32_t l, int32_t
 }
 
 float* dlogits(const refocus_dense* ctx, int32_t slot) { return ctx->dlogits + (size_t)slot * ctx->n_classes; }
+int32_t* outcome(const refocus_dense* ctx, int32_t slot) { return ctx->answers + (size_t)3 * ctx->sample[slot] + 2; }
 int32_t* focus(const refocus_dense* ctx, int32_t slot) { return ctx->focus + (size_t)slot * ctx->n_focus; }
 
 bool implicit(const refocus_dense* ctx) { return ctx->mode == REFOCUS_MODE_IMPLICIT; }
@@ -237,12 +250,18 @@ void forward_adapted(refocus_dense* ctx, int32_t k, int32_t j0, int32_t m, float
     }
 }
 
-// dL/dz at theta^(k), k >= 1, with each slot's fixed focus classes.
+// dL/dz at theta^(k), k >= 1, with each slot's fixed focus classes; a slot whose logits are not finite
+// falls back and gets dL/dz = 0 from then on.
 int32_t logit_grads(refocus_dense* ctx, int32_t k, int32_t j0, int32_t m) {
     for (int32_t j = j0; j < j0 + m; j++) {
-        const int32_t rc = refocus_logit_grad(act_rows(ctx, k, ctx->n_layers, j), ctx->n_classes, ctx->candidates,
-                                              ctx->n_candidates, focus(ctx, j), ctx->n_focus, ctx->method,
-                                              dlogits(ctx, j));
+        const float* z = act_rows(ctx, k, ctx->n_layers, j);
+        if (*outcome(ctx, j) == REFOCUS_SAMPLE_FELL_BACK || !finite_candidates(ctx, z)) {
+            *outcome(ctx, j) = REFOCUS_SAMPLE_FELL_BACK;
+            std::memset(dlogits(ctx, j), 0, sizeof(float) * ctx->n_classes);
+            continue;
+        }
+        const int32_t rc = refocus_logit_grad(z, ctx->n_classes, ctx->candidates, ctx->n_candidates, focus(ctx, j),
+                                              ctx->n_focus, ctx->method, dlogits(ctx, j));
         if (refocus_is_error(rc)) return rc;
     }
     return 0;
@@ -377,7 +396,9 @@ bool valid_config(const refocus_dense_config* cfg) {
            && cfg->n_focus < k && cfg->steps >= 1 && std::isfinite(cfg->clip_norm) && cfg->clip_norm >= 0.0f
            && cfg->first_adapted_layer >= 0 && cfg->first_adapted_layer < layers
            && (cfg->biases_only == 0 || cfg->biases_only == 1)
-           && (cfg->mode == REFOCUS_MODE_IMPLICIT || cfg->mode == REFOCUS_MODE_SHADOW) && cfg->max_batch >= 1;
+           && (cfg->mode == REFOCUS_MODE_SHADOW
+               || (cfg->mode == REFOCUS_MODE_IMPLICIT && cfg->steps <= REFOCUS_MAX_IMPLICIT_STEPS))
+           && cfg->max_batch >= 1;
 }
 
 // A bump allocator over the workspace, with checked size arithmetic. Without a base it only measures,
@@ -564,7 +585,7 @@ int32_t refocus_dense_predict(refocus_dense* ctx, int32_t n, float learning_rate
         if (refocus_is_error(rc)) return rc;
         int32_t* answer = ctx->answers + (size_t)3 * i;
         answer[0] = answer[1] = focus(ctx, m)[0];
-        answer[2] = rc;
+        answer[2] = rc == 1 ? REFOCUS_SAMPLE_ADAPTED : REFOCUS_SAMPLE_CERTAIN;
         if (rc == 1) start_slot(ctx, i, m++);
     }
     if (m == 0) return 0;
@@ -580,11 +601,16 @@ int32_t refocus_dense_predict(refocus_dense* ctx, int32_t n, float learning_rate
         }
     }
 
+    // the adapted logits replace the plain ones, unless the sample falls back: then row i keeps the plain pass's
     for (int32_t j = 0; j < m; j++) {
+        const float* adapted = act_rows(ctx, ctx->steps, ctx->n_layers, j);
+        if (*outcome(ctx, j) == REFOCUS_SAMPLE_FELL_BACK || !finite_candidates(ctx, adapted)) {
+            *outcome(ctx, j) = REFOCUS_SAMPLE_FELL_BACK;
+            continue;
+        }
         const int32_t i = ctx->sample[j];
         float* z = ctx->plain[ctx->n_layers] + (size_t)i * ctx->n_classes;
-        std::memcpy(z, act_rows(ctx, ctx->steps, ctx->n_layers, j), sizeof(float) * ctx->n_classes);
-        if (has_nan_candidate(ctx, z)) return REFOCUS_ERROR_NAN;
+        std::memcpy(z, adapted, sizeof(float) * ctx->n_classes);
         ctx->answers[(size_t)3 * i + 1] = best_candidate(ctx, z);
     }
     return m;
@@ -606,7 +632,7 @@ int32_t refocus_dense_sweep(refocus_dense* ctx, const float* etas, int32_t n_eta
     if (refocus_is_error(rc)) return rc;
     const int32_t initial = focus(ctx, 0)[0];
     ctx->answers[0] = ctx->answers[1] = initial;
-    ctx->answers[2] = rc;
+    ctx->answers[2] = rc == 1 ? REFOCUS_SAMPLE_ADAPTED : REFOCUS_SAMPLE_CERTAIN;
     if (rc == 0) {
         for (int32_t k = 0; k < n_etas; k++) finals[k] = initial;
         return 0;
@@ -623,11 +649,14 @@ int32_t refocus_dense_sweep(refocus_dense* ctx, const float* etas, int32_t n_eta
         std::memcpy(ctx->first_pre, ctx->sweep_pre, sizeof(float) * first_out);
         step(ctx, 0, 0, 1, etas[k]);
         forward_adapted(ctx, 1, 0, 1, etas[k]);
-        if (has_nan_candidate(ctx, z)) return REFOCUS_ERROR_NAN;
-        finals[k] = best_candidate(ctx, z);
+        finals[k] = finite_candidates(ctx, z) ? best_candidate(ctx, z) : initial;  // a fallback at this rate
     }
-    std::memcpy(logits, z, sizeof(float) * ctx->n_classes);
-    ctx->answers[1] = finals[n_etas - 1];
+    if (finite_candidates(ctx, z)) {
+        std::memcpy(logits, z, sizeof(float) * ctx->n_classes);
+        ctx->answers[1] = finals[n_etas - 1];
+    } else {
+        ctx->answers[2] = REFOCUS_SAMPLE_FELL_BACK;  // the plain logits stay
+    }
     return 1;
 }
 
@@ -635,9 +664,11 @@ int32_t refocus_dense_forward(refocus_dense* ctx, int32_t n) {
     if (ctx == nullptr || n < 1 || n > ctx->max_batch) return REFOCUS_ERROR_ARGUMENT;
     plain_forward(ctx, n);
     for (int32_t i = 0; i < n; i++) {
+        const float* z = ctx->plain[ctx->n_layers] + (size_t)i * ctx->n_classes;
+        if (has_nan_candidate(ctx, z)) return REFOCUS_ERROR_NAN;  // as predict: no answer from a NaN
         int32_t* answer = ctx->answers + (size_t)3 * i;
-        answer[0] = answer[1] = best_candidate(ctx, ctx->plain[ctx->n_layers] + (size_t)i * ctx->n_classes);
-        answer[2] = 0;
+        answer[0] = answer[1] = best_candidate(ctx, z);
+        answer[2] = REFOCUS_SAMPLE_CERTAIN;
     }
     return 0;
 }

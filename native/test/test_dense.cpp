@@ -1,5 +1,6 @@
 // The C ABI of refocus/dense.h and refocus/common.h at its edges: workspace sizes, the caller-owned workspace
-// (exact size, any alignment, nothing written outside it), every invalid configuration, every invalid call.
+// (exact size, any alignment, nothing written outside it), every invalid configuration, every invalid call, and
+// the fallback of a step that overflows.
 // Whether the predictions are right is the Java tests' business (NativePredictorTest, against the reference).
 #include "check.h"
 #include "refocus/dense.h"
@@ -202,6 +203,7 @@ void test_invalid_configs() {
     REJECTED(cfg.n_focus = 5);  // = classes
     REJECTED(cfg.candidates = CANDIDATES; cfg.n_candidates = 3; cfg.n_focus = 3);  // = candidates
     REJECTED(cfg.steps = 0);
+    REJECTED(cfg.steps = REFOCUS_MAX_IMPLICIT_STEPS + 1);  // in implicit mode: its cost grows with T^2
     REJECTED(cfg.clip_norm = -1.0f);
     REJECTED(cfg.clip_norm = NAN);
     REJECTED(cfg.clip_norm = INFINITY);
@@ -241,13 +243,20 @@ void test_invalid_configs() {
 
     cfg = NET.config();
     CHECK(refocus_dense_init_static(nullptr, big.size(), &cfg) == nullptr);
+
+    // implicit mode up to its cap, shadow mode beyond it
+    cfg.steps = REFOCUS_MAX_IMPLICIT_STEPS;
+    CHECK(accepted(&cfg));
+    cfg.steps = REFOCUS_MAX_IMPLICIT_STEPS + 1;
+    cfg.mode = REFOCUS_MODE_SHADOW;
+    CHECK(accepted(&cfg));
 }
 
 // Every argument of the calls out of its range: REFOCUS_ERROR_ARGUMENT; a NaN candidate logit: REFOCUS_ERROR_NAN.
 void test_calls() {
     refocus_dense_config cfg = NET.config();
     const int32_t tanh_first[3] = {REFOCUS_ACT_TANH, REFOCUS_ACT_TANH, REFOCUS_ACT_IDENTITY};
-    cfg.activations = tanh_first;  // so that a NaN input reaches the logits: ReLU as written turns NaN into 0
+    cfg.activations = tanh_first;  // a NaN input reaches the logits (ReLU keeps NaN too, as PyTorch's)
     cfg.steps = 1;
     const size_t size = refocus_dense_workspace_size(&cfg);
     std::vector<unsigned char> workspace(size);
@@ -299,10 +308,12 @@ void test_calls() {
         CHECK_EQ(refocus_dense_sweep(c, etas, 3, 1.0f, finals), REFOCUS_ERROR_ARGUMENT);
     }
 
-    // a NaN input gives NaN logits
+    // a NaN input gives NaN logits: no answer from them, with or without refocus
     refocus_dense_inputs(ctx)[NET.sizes[0] + 3] = NAN;  // sample 1
     CHECK_EQ(refocus_dense_predict(ctx, 1, 0.5f, 0.0f), 0);
     CHECK_EQ(refocus_dense_predict(ctx, 2, 0.5f, 0.0f), REFOCUS_ERROR_NAN);
+    CHECK_EQ(refocus_dense_forward(ctx, 1), 0);
+    CHECK_EQ(refocus_dense_forward(ctx, 2), REFOCUS_ERROR_NAN);
     refocus_dense_inputs(ctx)[3] = NAN;  // sample 0
     CHECK_EQ(refocus_dense_sweep(ctx, etas, 3, 1.0f, finals), REFOCUS_ERROR_NAN);
 }
@@ -322,8 +333,79 @@ void test_nan_outside_candidates() {
     fill_inputs(ctx, 4);
     CHECK_EQ(refocus_dense_predict(ctx, 4, 0.5f, 1.0f), 4);
     CHECK(std::isnan(refocus_dense_logits(ctx)[3]));
+    for (int32_t i = 0; i < 4; i++) CHECK_EQ(refocus_dense_answers(ctx)[3 * i + 2], REFOCUS_SAMPLE_ADAPTED);
+    CHECK_EQ(refocus_dense_forward(ctx, 4), 0);
     last_bias[2] = NAN;  // a candidate
     CHECK_EQ(refocus_dense_predict(ctx, 4, 0.5f, 1.0f), REFOCUS_ERROR_NAN);
+    CHECK_EQ(refocus_dense_forward(ctx, 4), REFOCUS_ERROR_NAN);
+}
+
+// ReLU keeps a NaN, as PyTorch's does: a NaN hidden unit makes NaN logits, an error, not an answer from a 0.
+void test_relu_keeps_nan() {
+    Network net;
+    refocus_dense_config cfg = net.config();  // ReLU after the first layer
+    net.params[(size_t)NET.sizes[0] * NET.sizes[1]] = NAN;  // b_0[0]
+    cfg.params = net.params.data();
+    std::vector<unsigned char> workspace(refocus_dense_workspace_size(&cfg));
+    refocus_dense* ctx = refocus_dense_init_static(workspace.data(), workspace.size(), &cfg);
+    if (!CHECK(ctx != nullptr)) return;
+    fill_inputs(ctx, 1);
+    CHECK_EQ(refocus_dense_forward(ctx, 1), REFOCUS_ERROR_NAN);
+    CHECK_EQ(refocus_dense_predict(ctx, 1, 0.5f, 1.0f), REFOCUS_ERROR_NAN);
+}
+
+// A step that overflows (eta = 1e30 without clipping, through two ReLU layers) gives infinite or NaN logits:
+// every sample falls back to its plain prediction, in both modes, in a batch and in the sweep; an ordinary
+// rate never does.
+void test_fallback() {
+    refocus_dense_config cfg = NET.config();
+    const int32_t relu[3] = {REFOCUS_ACT_RELU, REFOCUS_ACT_RELU, REFOCUS_ACT_IDENTITY};
+    cfg.activations = relu;
+    cfg.clip_norm = 0.0f;
+    const int32_t n = cfg.max_batch, classes = NET.sizes[3];
+    for (int32_t mode : {REFOCUS_MODE_IMPLICIT, REFOCUS_MODE_SHADOW}) {
+        for (int32_t steps : {1, 2}) {
+            cfg.mode = mode;
+            cfg.steps = steps;
+            std::vector<unsigned char> workspace(refocus_dense_workspace_size(&cfg));
+            refocus_dense* ctx = refocus_dense_init_static(workspace.data(), workspace.size(), &cfg);
+            if (!CHECK(ctx != nullptr)) continue;
+            fill_inputs(ctx, n);
+            CHECK_EQ(refocus_dense_forward(ctx, n), 0);
+            const std::vector<float> plain(refocus_dense_logits(ctx), refocus_dense_logits(ctx) + n * classes);
+            CHECK_EQ(refocus_dense_predict(ctx, n, 1e30f, 1.0f), n);  // they all adapted, and fell back
+            const int32_t* answers = refocus_dense_answers(ctx);
+            for (int32_t i = 0; i < n; i++) {
+                CHECK_EQ(answers[3 * i + 2], REFOCUS_SAMPLE_FELL_BACK);
+                CHECK_EQ(answers[3 * i + 1], answers[3 * i]);
+            }
+            CHECK(std::memcmp(plain.data(), refocus_dense_logits(ctx), sizeof(float) * n * classes) == 0);
+            CHECK_EQ(refocus_dense_predict(ctx, n, 0.5f, 1.0f), n);
+            for (int32_t i = 0; i < n; i++) CHECK_EQ(answers[3 * i + 2], REFOCUS_SAMPLE_ADAPTED);
+        }
+    }
+
+    cfg.mode = REFOCUS_MODE_IMPLICIT;
+    cfg.steps = 1;
+    std::vector<unsigned char> workspace(refocus_dense_workspace_size(&cfg));
+    refocus_dense* ctx = refocus_dense_init_static(workspace.data(), workspace.size(), &cfg);
+    if (!CHECK(ctx != nullptr)) return;
+    fill_inputs(ctx, 1);
+    CHECK_EQ(refocus_dense_forward(ctx, 1), 0);
+    const std::vector<float> plain(refocus_dense_logits(ctx), refocus_dense_logits(ctx) + classes);
+    const int32_t initial = refocus_dense_answers(ctx)[0];
+    const float etas[2] = {0.5f, 1e30f};
+    int32_t finals[2];
+    CHECK_EQ(refocus_dense_sweep(ctx, etas, 2, 1.0f, finals), 1);
+    CHECK_EQ(finals[1], initial);
+    CHECK_EQ(refocus_dense_answers(ctx)[2], REFOCUS_SAMPLE_FELL_BACK);  // the last rate's row
+    CHECK(std::memcmp(plain.data(), refocus_dense_logits(ctx), sizeof(float) * classes) == 0);
+    CHECK_EQ(refocus_dense_predict(ctx, 1, 0.5f, 1.0f), 1);
+    CHECK_EQ(finals[0], refocus_dense_answers(ctx)[1]);
+    const float reversed[2] = {1e30f, 0.5f};
+    CHECK_EQ(refocus_dense_sweep(ctx, reversed, 2, 1.0f, finals), 1);
+    CHECK_EQ(finals[0], initial);
+    CHECK_EQ(refocus_dense_answers(ctx)[2], REFOCUS_SAMPLE_ADAPTED);
 }
 
 }  // namespace
@@ -346,5 +428,7 @@ int main() {
     test_invalid_configs();
     test_calls();
     test_nan_outside_candidates();
+    test_relu_keeps_nan();
+    test_fallback();
     return check_summary("dense");
 }

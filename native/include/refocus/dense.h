@@ -18,6 +18,12 @@
  * Both give the predictions of the literal clone-based Algorithm 1 (dev.refocus.reference.ReferencePredictor,
  * the oracle of the tests), up to float rounding.
  *
+ * Non-finite logits: a NaN candidate logit of the plain pass is an error (REFOCUS_ERROR_NAN). A step that
+ * overflows (a huge eta without clipping, huge weights) is not: when the logits of a forward pass with theta'
+ * (after any of the T steps) are not all finite on the candidates, the sample falls back to its plain
+ * prediction (REFOCUS_SAMPLE_FELL_BACK): final class = initial class, logits = the plain pass's. Every backend
+ * follows the same rule, so that none answers from infinite or NaN logits.
+ *
  * Memory: the caller provides all of it. refocus_dense_workspace_size() says how much a configuration needs;
  * refocus_dense_init_static() lays the context out in it, and nothing is allocated afterwards. The caller
  * writes samples into refocus_dense_inputs() and reads results from refocus_dense_logits(),
@@ -37,13 +43,26 @@ extern "C" {
 
 /* Activations, applied element-wise to a layer's output; codes dense from 0 to REFOCUS_ACT_COUNT - 1. */
 #define REFOCUS_ACT_IDENTITY 0
-#define REFOCUS_ACT_RELU     1  /* derivative 0 at h = 0, as PyTorch */
+#define REFOCUS_ACT_RELU     1  /* NaN stays NaN and the derivative is 0 at h = 0, as PyTorch */
 #define REFOCUS_ACT_TANH     2
 #define REFOCUS_ACT_COUNT    3  /* one more than the largest activation code */
 
 /* How theta' is held. */
 #define REFOCUS_MODE_IMPLICIT 0
 #define REFOCUS_MODE_SHADOW   1
+
+/* The most steps T that REFOCUS_MODE_IMPLICIT takes. Its cost grows with T^2: step k applies the k rank-one terms of
+ * the steps before it to every adapted layer, while REFOCUS_MODE_SHADOW pays the same weight traffic at every step.
+ * On the benchmark models of docs/DESIGN.md section 5 (one thread, one uncertain sample), shadow mode is as fast as
+ * implicit mode from T = 24 on model S and from T = 256 on model M; at 64 implicit mode is within about 2x of
+ * shadow mode on both, either way. A configuration with more steps in implicit mode is invalid: use shadow mode. */
+#define REFOCUS_MAX_IMPLICIT_STEPS 64
+
+/* What happened to a sample: the third int of its row of refocus_dense_answers(). */
+#define REFOCUS_SAMPLE_CERTAIN   0  /* margin >= threshold: the plain pass's answer and logits */
+#define REFOCUS_SAMPLE_ADAPTED   1  /* uncertain: the answer and logits after the T steps */
+#define REFOCUS_SAMPLE_FELL_BACK 2  /* uncertain and the steps ran, but the logits of a pass with theta' were
+                                       not all finite on the candidates: the plain pass's answer and logits */
 
 typedef struct refocus_dense_config_s {
     int32_t n_layers;             /* L >= 1 */
@@ -52,7 +71,7 @@ typedef struct refocus_dense_config_s {
     const float* params;          /* the shared parameter block; must outlive every context built on it */
     int32_t method;               /* a loss method, 0 <= method < REFOCUS_METHOD_COUNT (common.h) */
     int32_t n_focus;              /* 2 <= n_focus < number of candidates (classes when there are none) */
-    int32_t steps;                /* T >= 1 */
+    int32_t steps;                /* T >= 1; at most REFOCUS_MAX_IMPLICIT_STEPS in REFOCUS_MODE_IMPLICIT */
     float clip_norm;              /* clip the gradient to this global L2 norm before each step; 0 = off */
     int32_t first_adapted_layer;  /* 0 <= first < L: layers below it keep their parameters */
     int32_t biases_only;          /* 1: only the biases adapt (of the layers from first_adapted_layer on) */
@@ -82,12 +101,13 @@ REFOCUS_API float* refocus_dense_inputs(refocus_dense* ctx);
 
 /*! refocus_dense_logits() :
  *  @return : max_batch rows of C logits (C = sizes[L]): for each sample of the last call, its logits after
- *            the step when it adapted, its plain logits otherwise. */
+ *            the step when it adapted (REFOCUS_SAMPLE_ADAPTED), its plain logits otherwise. */
 REFOCUS_API float* refocus_dense_logits(refocus_dense* ctx);
 
 /*! refocus_dense_answers() :
- *  @return : max_batch rows of 3 ints: {initial class, final class, 1 if adapted else 0} of each sample of the
- *            last call; classes are taken among the candidates. */
+ *  @return : max_batch rows of 3 ints: {initial class, final class, REFOCUS_SAMPLE_*} of each sample of the
+ *            last call; classes are taken among the candidates. The third is non-zero exactly when the sample
+ *            was uncertain and the steps ran. */
 REFOCUS_API int32_t* refocus_dense_answers(refocus_dense* ctx);
 
 /*! refocus_dense_margins() :
@@ -97,18 +117,21 @@ REFOCUS_API float* refocus_dense_margins(refocus_dense* ctx);
 /*! refocus_dense_predict() :
  *  Predicts the first n samples of refocus_dense_inputs() with refocus: each sample adapts when its margin is
  *  below `threshold`, with its own focus classes and its own theta', independent of the other samples.
- *  Weights are read once per pass for the whole batch.
- *  @return : the number of samples that adapted (>= 0), or an error code: REFOCUS_ERROR_ARGUMENT for n outside
- *            [1, max_batch], a learning rate that is negative or not finite, or a threshold outside [0, 1];
- *            REFOCUS_ERROR_NAN if a candidate logit is NaN (results are then undefined). */
+ *  Weights are read once per pass for the whole batch. A sample whose passes with theta' give a non-finite
+ *  candidate logit falls back to its plain prediction (REFOCUS_SAMPLE_FELL_BACK); its later steps, if any,
+ *  count for nothing.
+ *  @return : the number of samples that adapted, fallen back or not (>= 0), or an error code:
+ *            REFOCUS_ERROR_ARGUMENT for n outside [1, max_batch], a learning rate that is negative or not
+ *            finite, or a threshold outside [0, 1]; REFOCUS_ERROR_NAN if a candidate logit of the plain pass is
+ *            NaN (results are then undefined). */
 REFOCUS_API int32_t refocus_dense_predict(refocus_dense* ctx, int32_t n, float learning_rate, float threshold);
 
 /*! refocus_dense_sweep() :
  *  The tuning sweep of the paper's code for the first sample of refocus_dense_inputs(): one gradient, then the
  *  prediction at every learning rate of `etas` with forward passes only (the direction of a single step does not
- *  depend on eta). finals[k] is the answer at etas[k], exactly what refocus_dense_predict() answers at that rate;
- *  the sample's row of answers, margins and logits is that of the last rate. Needs REFOCUS_MODE_IMPLICIT and
- *  steps = 1.
+ *  depend on eta). finals[k] is the answer at etas[k], exactly what refocus_dense_predict() answers at that rate
+ *  (the initial class where that rate falls back); the sample's row of answers, margins and logits is that of the
+ *  last rate. Needs REFOCUS_MODE_IMPLICIT and steps = 1.
  *  @return : 1 if the sample is uncertain, 0 if it is certain (every finals[k] is then the initial class), or an
  *            error code: REFOCUS_ERROR_ARGUMENT for another mode or T, no rate, a negative or non-finite rate or a
  *            threshold outside [0, 1]; REFOCUS_ERROR_NAN for a NaN candidate logit. */
@@ -117,8 +140,9 @@ REFOCUS_API int32_t refocus_dense_sweep(refocus_dense* ctx, const float* etas, i
 
 /*! refocus_dense_forward() :
  *  The plain forward pass of the first n samples, nothing else: writes their logits, and answers with
- *  initial = final = the most likely candidate and adapted = 0. Margins are not computed.
- *  @return : 0, or REFOCUS_ERROR_ARGUMENT for n outside [1, max_batch]. */
+ *  initial = final = the most likely candidate and REFOCUS_SAMPLE_CERTAIN. Margins are not computed.
+ *  @return : 0, or an error code: REFOCUS_ERROR_ARGUMENT for n outside [1, max_batch]; REFOCUS_ERROR_NAN if
+ *            a candidate logit is NaN, as refocus_dense_predict() (results are then undefined). */
 REFOCUS_API int32_t refocus_dense_forward(refocus_dense* ctx, int32_t n);
 
 #ifdef __cplusplus

@@ -11,6 +11,7 @@ import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -165,6 +166,8 @@ public final class DenseNetwork
     {
         final String where = file.source();
         final TreeMap<Integer, String> layerIndices = new TreeMap<>();
+        // the first tensor seen of each layer: two spellings of one index (0 and 00) would merge two layers
+        final Map<Integer, String> firstTensor = new HashMap<>();
         String prefix = null;
         for (final String name : file.tensorNames())
         {
@@ -180,7 +183,14 @@ public final class DenseNetwork
                     + "' do not share one prefix");
             }
             prefix = m.group(1);
-            layerIndices.put(Integer.parseInt(m.group(2)), m.group(2));
+            final int index = Integer.parseInt(m.group(2));
+            final String spelled = layerIndices.putIfAbsent(index, m.group(2));
+            if (spelled != null && !spelled.equals(m.group(2)))
+            {
+                throw new ModelFormatException(where + ": tensors '" + firstTensor.get(index) + "' and '" + name
+                    + "' both name layer " + index + "; each layer index must be written one way");
+            }
+            firstTensor.putIfAbsent(index, name);
         }
         if (layerIndices.isEmpty())
         {

@@ -12,6 +12,7 @@ public final class Prediction
     int finalClass = -1;
     int initialClass = -1;
     boolean adapted;
+    boolean fellBack;
     float margin = Float.NaN;
 
     /** @param classes the model's number of classes. */
@@ -36,10 +37,24 @@ public final class Prediction
         return initialClass;
     }
 
-    /** @return whether the sample was uncertain and the refocus step ran. */
+    /** @return whether the sample was uncertain and the refocus step ran (whether or not it then {@link #fellBack()}). */
     public boolean adapted()
     {
         return adapted;
+    }
+
+    /**
+     * Whether the step ran but its answer was discarded: the logits of a forward pass with the adapted parameters
+     * were not all finite on the candidates (the step overflowed: a huge &eta; without clipping, huge weights or
+     * inputs), so the prediction fell back to the plain one. Then {@link #adapted()} is true,
+     * {@link #finalClass()} is {@link #initialClass()} and {@link #logits()} are the plain forward pass's. Every
+     * backend follows this rule; a NaN logit of the plain pass itself is an {@link ArithmeticException} instead.
+     *
+     * @return whether the sample adapted and fell back to the plain prediction.
+     */
+    public boolean fellBack()
+    {
+        return fellBack;
     }
 
     /** @return the plain forward pass's softmax margin p<sub>(1)</sub> - p<sub>(2)</sub> (among the candidates). */
@@ -54,14 +69,17 @@ public final class Prediction
         return logits.length;
     }
 
-    /** @param c a class. @return its logit: after the step when adapted, else from the plain forward pass. */
+    /**
+     * @param c a class.
+     * @return its logit: after the step when adapted (and not {@link #fellBack()}), else from the plain forward pass.
+     */
     public float logit(final int c)
     {
         return logits[c];
     }
 
     /**
-     * @return the logits (after the step when adapted). The array belongs to this result and is overwritten
+     * @return the logits (after the step when adapted and not {@link #fellBack()}). The array belongs to this result and is overwritten
      * by the next prediction into it; copy it to keep it.
      */
     public float[] logits()
@@ -75,11 +93,13 @@ public final class Prediction
         return finalClass != initialClass;
     }
 
-    void set(final int initialClass, final int finalClass, final boolean adapted, final float margin)
+    void set(final int initialClass, final int finalClass, final boolean adapted, final boolean fellBack,
+        final float margin)
     {
         this.initialClass = initialClass;
         this.finalClass = finalClass;
         this.adapted = adapted;
+        this.fellBack = fellBack;
         this.margin = margin;
     }
 
@@ -87,6 +107,6 @@ public final class Prediction
     public String toString()
     {
         return "Prediction{final=" + finalClass + ", initial=" + initialClass + ", adapted=" + adapted
-            + ", margin=" + margin + ", logits=" + Arrays.toString(logits) + "}";
+            + (fellBack ? ", fellBack=true" : "") + ", margin=" + margin + ", logits=" + Arrays.toString(logits) + "}";
     }
 }

@@ -14,6 +14,11 @@ import java.util.Objects;
  * class, which validates every argument before any work starts, so a bad call is an exception, never a crash
  * or a corrupted result.
  *
+ * <p>No answer comes from non-finite logits, on any backend: a NaN candidate logit of the plain forward pass is an
+ * {@link ArithmeticException}, and when a forward pass with the adapted parameters (after any of the T steps) gives
+ * a candidate logit that is infinite or NaN, the sample falls back to its plain prediction
+ * ({@link Prediction#fellBack()}).
+ *
  * <p>Every backend is made the same way, {@code XPredictor.create(model, config)} (with options where the backend
  * has some), which fits {@link Factory}: an engine that makes one predictor per task takes a factory.
  *
@@ -32,6 +37,7 @@ public abstract class Predictor implements AutoCloseable
     private final int inputSize;
     private final int classes;
     private final RefocusConfig config;
+    private final int[] candidates; // null: every class
 
     // IDLE -> BUSY for the length of a call, IDLE -> CLOSED once: close() never frees what a call uses, and no two
     // calls overlap
@@ -64,6 +70,7 @@ public abstract class Predictor implements AutoCloseable
         this.inputSize = inputSize;
         this.classes = classes;
         this.config = Objects.requireNonNull(config, "config");
+        this.candidates = config.hasCandidates() ? config.candidates() : null;
     }
 
     /** @return number of input features a prediction takes. */
@@ -173,7 +180,7 @@ public abstract class Predictor implements AutoCloseable
     /**
      * Predicts one sample at several learning rates, as a tuning sweep does: {@code out} gets the plain pass's
      * initial class, margin and decision (and the result at the last rate), {@code finalClasses[k]} the answer at
-     * {@code learningRates[k]} (the initial class when the sample is certain). Backends that can take one gradient
+     * {@code learningRates[k]} (the initial class when the sample is certain, or falls back at that rate). Backends that can take one gradient
      * and re-predict at every rate with forward passes only (the paper's sweep, exact for T = 1) do so.
      *
      * @param input           {@link #inputSize()} finite features.
@@ -302,7 +309,45 @@ public abstract class Predictor implements AutoCloseable
     protected static void complete(final Prediction out, final int initialClass, final int finalClass,
         final boolean adapted, final float margin)
     {
-        out.set(initialClass, finalClass, adapted, margin);
+        out.set(initialClass, finalClass, adapted, false, margin);
+    }
+
+    /**
+     * For backends: records an uncertain sample that fell back to its plain prediction (see
+     * {@link Prediction#fellBack()}); the backend has left, or put back, the plain pass's logits in {@code out}.
+     */
+    protected static void completeFallback(final Prediction out, final int initialClass, final float margin)
+    {
+        out.set(initialClass, initialClass, true, true, margin);
+    }
+
+    /**
+     * For backends: the fallback rule's test, to apply to the logits of every forward pass with adapted parameters.
+     *
+     * @param z logits, {@link #classes()} of them.
+     * @return whether every candidate logit (every logit when there are no candidates) is finite.
+     */
+    protected final boolean finiteCandidates(final float[] z)
+    {
+        if (candidates == null)
+        {
+            for (int c = 0; c < classes; c++)
+            {
+                if (!Float.isFinite(z[c]))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (final int c : candidates)
+        {
+            if (!Float.isFinite(z[c]))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -138,6 +138,24 @@ class DenseNetworkTest
     }
 
     @Test
+    void shouldRefuseTwoSpellingsOfOneLayerIndex() throws IOException
+    {
+        // 0 and 00 are one number: loading both would silently drop one of the layers
+        final SafetensorsWriter zeros = sequential();
+        zeros.add("00.weight", new int[] {4, 3}, range(12, 1));
+        zeros.add("00.bias", new int[] {4}, range(4, 1));
+        assertFormat("tensors '0.weight' and '00.weight' both name layer 0", zeros);
+
+        final SafetensorsWriter twos = new SafetensorsWriter();
+        twos.add("net.02.bias", new int[] {2}, range(2, 1));
+        twos.add("net.0.weight", new int[] {4, 3}, range(12, 1));
+        twos.add("net.0.bias", new int[] {4}, range(4, 1));
+        twos.add("net.2.weight", new int[] {2, 4}, range(8, 1));
+        twos.add("net.2.bias", new int[] {2}, range(2, 1));
+        assertFormat("tensors 'net.02.bias' and 'net.2.weight' both name layer 2", twos);
+    }
+
+    @Test
     void shouldLoadTheSameNetworkFromAFileBytesOrAStream() throws IOException
     {
         final DenseNetwork random = RandomNetworks.network(21, Activation.TANH, 1.0f, 7, 9, 6, 4);

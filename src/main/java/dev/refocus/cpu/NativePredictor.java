@@ -42,11 +42,24 @@ public final class NativePredictor extends Predictor
     /** How the adapted parameters &theta;' are held (docs/DESIGN.md section 2). */
     public enum Mode
     {
-        /** No weight is written: the second forward pass applies the step's rank-one terms (the default). */
+        /**
+         * No weight is written: the second forward pass applies the step's rank-one terms (the default). Takes at
+         * most {@link #MAX_IMPLICIT_STEPS} steps: its cost grows with T&sup2;.
+         */
         IMPLICIT,
         /** &theta;' is written out of place into the predictor's shadow buffer for the tensors the step changes. */
         SHADOW
     }
+
+    /**
+     * The most steps T that {@link Mode#IMPLICIT} takes: 64. Its cost grows with T&sup2; (step k applies the k
+     * rank-one terms of the steps before it to every adapted layer), while {@link Mode#SHADOW} pays the same weight
+     * traffic at every step. On the benchmark models of docs/DESIGN.md section 5, shadow mode is as fast from T = 24
+     * on model S (32 -> 64 -> 64 -> 3) and from T = 256 on model M (256 -> 1024 -> 1024 -> 32); at 64, implicit mode
+     * is within about 2x of shadow mode on both, either way. Beyond it, creating an implicit predictor fails: ask for
+     * {@link Mode#SHADOW}, which takes any T. From {@code REFOCUS_MAX_IMPLICIT_STEPS} in {@code refocus/dense.h}.
+     */
+    public static final int MAX_IMPLICIT_STEPS = DenseNative.REFOCUS_MAX_IMPLICIT_STEPS;
 
     private static final Cleaner CLEANER = Cleaner.create();
     private static final String STEP = "native dense step";
@@ -72,6 +85,12 @@ public final class NativePredictor extends Predictor
             throw new IllegalArgumentException("max batch must be >= 1, got " + maxBatch);
         }
         this.maxBatch = maxBatch;
+        if (mode == Mode.IMPLICIT && config.steps() > MAX_IMPLICIT_STEPS)
+        {
+            throw new IllegalArgumentException("T = " + config.steps() + " steps is more than Mode.IMPLICIT takes ("
+                + MAX_IMPLICIT_STEPS + ": its cost grows with T squared); use Mode.SHADOW, which takes any T: "
+                + "NativePredictor.create(network, config, Mode.SHADOW, maxBatch)");
+        }
 
         final int layers = network.layers();
         final int[] sizes = new int[layers + 1];
@@ -128,6 +147,8 @@ public final class NativePredictor extends Predictor
      * @param network the model.
      * @param config  the refocus configuration; checked against the network.
      * @return a predictor in {@link Mode#IMPLICIT} mode that predicts one sample per call.
+     * @throws IllegalArgumentException if the configuration does not fit the network, or has more than
+     *                                  {@link #MAX_IMPLICIT_STEPS} steps (then use {@link Mode#SHADOW}).
      */
     public static NativePredictor create(final DenseNetwork network, final RefocusConfig config)
     {
@@ -140,6 +161,9 @@ public final class NativePredictor extends Predictor
      * @param mode     how &theta;' is held.
      * @param maxBatch the most samples one {@link #predict(float[], int, Prediction[])} call takes.
      * @return the predictor.
+     * @throws IllegalArgumentException if the configuration does not fit the network, {@code maxBatch < 1}, or the
+     *                                  mode is {@link Mode#IMPLICIT} and the configuration has more than
+     *                                  {@link #MAX_IMPLICIT_STEPS} steps.
      */
     public static NativePredictor create(final DenseNetwork network, final RefocusConfig config, final Mode mode,
         final int maxBatch)
@@ -174,6 +198,7 @@ public final class NativePredictor extends Predictor
      *
      * @param input {@link #inputSize()} finite features.
      * @param out   receives the result.
+     * @throws ArithmeticException if a candidate logit is NaN (NaN or overflowing weights), as {@code predict}.
      */
     public void forward(final float[] input, final Prediction out)
     {
@@ -305,7 +330,16 @@ public final class NativePredictor extends Predictor
     {
         logits.get(i * classes(), logits(out));
         final int row = 3 * i;
-        complete(out, answers.get(row), answers.get(row + 1), answers.get(row + 2) != 0, margins.get(i));
+        final int outcome = answers.get(row + 2);
+        if (outcome == DenseNative.REFOCUS_SAMPLE_FELL_BACK)
+        {
+            completeFallback(out, answers.get(row), margins.get(i)); // the row holds the plain logits
+        }
+        else
+        {
+            complete(out, answers.get(row), answers.get(row + 1), outcome == DenseNative.REFOCUS_SAMPLE_ADAPTED,
+                margins.get(i));
+        }
     }
 
     private static ByteBuffer region(final ByteBuffer all, final long offset, final int values)

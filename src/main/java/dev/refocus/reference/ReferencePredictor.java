@@ -16,6 +16,9 @@ import java.nio.FloatBuffer;
  * copy, then predicts with the copy. The copy lives in a buffer allocated once, so even this predictor
  * allocates nothing per call.
  *
+ * <p>The fallback rule of {@link Predictor} is applied to the logits as every backend reports them, in float: a
+ * logit beyond float's range counts as infinite, as it is in the float backends whose step overflows.
+ *
  * <p><b>Note:</b> This class is not thread-safe; see {@link Predictor}.
  */
 public final class ReferencePredictor extends Predictor
@@ -23,6 +26,7 @@ public final class ReferencePredictor extends Predictor
     private final int layers;
     private final Activation[] activations;
     private final ParameterSubset subset;
+    private final int[] candidates;
     private final int steps;
     private final float clipNorm;
     private final ReferenceFocusHead head;
@@ -59,6 +63,7 @@ public final class ReferencePredictor extends Predictor
         this.layers = network.layers();
         this.activations = new Activation[layers];
         this.subset = config.parameters();
+        this.candidates = candidates(config, network.classes());
         this.steps = config.steps();
         this.clipNorm = config.clipNorm();
         this.head = new ReferenceFocusHead(network.classes(), config);
@@ -125,9 +130,9 @@ public final class ReferencePredictor extends Predictor
         forward(weights, biases);
         final double margin = head.rank(z);
         final int initial = head.top();
+        copy(z, logitsOut); // the answer's logits if the sample is certain or falls back
         if (!(margin < marginThreshold))
         {
-            copy(z, logitsOut);
             complete(out, initial, initial, false, (float)margin);
             return;
         }
@@ -136,14 +141,51 @@ public final class ReferencePredictor extends Predictor
         for (int t = 0; t < steps; t++)
         {
             forward(cloneWeights, cloneBiases);
+            if (t > 0 && !finiteAsFloats(z))
+            {
+                completeFallback(out, initial, (float)margin);
+                return;
+            }
             head.logitGrad(z, dlogits);
             backward();
             clipGradient();
             sgdStep(learningRate);
         }
         forward(cloneWeights, cloneBiases);
+        if (!finiteAsFloats(z))
+        {
+            completeFallback(out, initial, (float)margin);
+            return;
+        }
         copy(z, logitsOut);
         complete(out, initial, head.best(z), true, (float)margin);
+    }
+
+    /** The fallback rule's test on logits computed with adapted parameters, as float reports them. */
+    private boolean finiteAsFloats(final double[] z)
+    {
+        for (final int c : candidates)
+        {
+            if (!Float.isFinite((float)z[c]))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int[] candidates(final RefocusConfig config, final int classes)
+    {
+        if (config.hasCandidates())
+        {
+            return config.candidates();
+        }
+        final int[] all = new int[classes];
+        for (int c = 0; c < classes; c++)
+        {
+            all[c] = c;
+        }
+        return all;
     }
 
     /** The input is act[0]; fills pre and act with the given parameters. */
@@ -301,7 +343,7 @@ public final class ReferencePredictor extends Predictor
         switch (activation)
         {
             case RELU:
-                return h > 0.0 ? h : 0.0;
+                return h < 0.0 ? 0.0 : h; // NaN stays NaN, as in PyTorch
             case TANH:
                 return Math.tanh(h);
             default:

@@ -10,6 +10,7 @@ import dev.refocus.RefocusConfig;
 import dev.refocus.internal.DenseNetworkAccess;
 import com.sun.management.ThreadMXBean;
 import dev.refocus.reference.ReferencePredictor;
+import dev.refocus.testing.Agreement;
 import dev.refocus.testing.RandomNetworks;
 import org.bytedeco.javacpp.PointerScope;
 import org.junit.jupiter.api.Test;
@@ -25,6 +26,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import static dev.refocus.testing.Agreement.assertAgree;
 import static dev.refocus.testing.Messages.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -33,11 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The native CPU backend against the plain-Java reference (double precision, a weight copy per sample).
- *
- * <p>Tolerances, float against double: margins within 1e-5; the adapt decision identical unless the margin is
- * within 1e-5 of d; logits within 1e-4 (1 + |z|); classes identical unless the reference's two best candidates
- * are within that tolerance of each other (a tie that rounding may break either way).
+ * The native CPU backend against the plain-Java reference (double precision, a weight copy per sample), with the
+ * tolerances of {@link Agreement}; {@code NativeAgreementPropertiesTest} does the same on random architectures.
  */
 class NativePredictorTest
 {
@@ -361,6 +360,30 @@ class NativePredictorTest
     }
 
     @Test
+    void shouldRefuseMoreStepsThanImplicitModeTakesAndPointToShadowMode()
+    {
+        assertEquals(64, NativePredictor.MAX_IMPLICIT_STEPS, "the cap that the javadoc, dense.h and README state");
+        final DenseNetwork network = RandomNetworks.network(17, Activation.RELU, 0.1f, 6, 8, 4);
+        final RefocusConfig atCap = RefocusConfig.builder(0.5f).steps(64).marginThreshold(1.0f).build();
+        final RefocusConfig aboveCap = atCap.toBuilder().steps(65).build();
+        final String hint = "T = 65 steps is more than Mode.IMPLICIT takes (64: its cost grows with T squared); "
+            + "use Mode.SHADOW";
+        assertMessage(hint, () -> NativePredictor.create(network, aboveCap));
+        assertMessage(hint, () -> NativePredictor.create(network, aboveCap, NativePredictor.Mode.IMPLICIT, 4));
+        final float[] x = RandomNetworks.gaussian(new Random(18), 6);
+        try (NativePredictor implicit = NativePredictor.create(network, atCap);
+            NativePredictor shadow = NativePredictor.create(network, aboveCap, NativePredictor.Mode.SHADOW, 1))
+        {
+            final Prediction out = implicit.newPrediction();
+            implicit.predict(x, out);
+            assertTrue(out.adapted());
+            shadow.predict(x, out);
+            assertTrue(out.adapted());
+            assertEquals(NativePredictor.Mode.SHADOW, shadow.mode());
+        }
+    }
+
+    @Test
     void shouldRejectBadBatchesAndUseAfterClose()
     {
         final DenseNetwork network = RandomNetworks.network(8, Activation.RELU, 1.0f, 4, 5, 3);
@@ -382,56 +405,5 @@ class NativePredictorTest
         predictor.close();
         assertThrows(IllegalStateException.class, () -> predictor.predict(new float[8], 2, out));
         assertThrows(IllegalStateException.class, () -> predictor.forward(new float[4], out[0]));
-    }
-
-    /** The comparison of the class javadoc. */
-    static void assertAgree(final Prediction expected, final Prediction actual, final RefocusConfig config,
-        final float threshold, final String where)
-    {
-        assertEquals(expected.margin(), actual.margin(), 1e-5, where);
-        if (Math.abs(expected.margin() - threshold) <= 1e-5)
-        {
-            return; // on the edge: either decision is right
-        }
-        assertEquals(expected.adapted(), actual.adapted(), where);
-        if (expected.margin() > 1e-5)
-        {
-            assertEquals(expected.initialClass(), actual.initialClass(), where);
-        }
-        final float[] z = expected.logits();
-        for (int c = 0; c < z.length; c++)
-        {
-            assertEquals(z[c], actual.logit(c), 1e-4 * (1 + Math.abs(z[c])), where + " logit " + c);
-        }
-        if (!nearTie(z, config, expected.finalClass()))
-        {
-            assertEquals(expected.finalClass(), actual.finalClass(), where);
-        }
-    }
-
-    private static boolean nearTie(final float[] z, final RefocusConfig config, final int best)
-    {
-        final int[] candidates = config.hasCandidates() ? config.candidates() : null;
-        for (int c = 0; c < z.length; c++)
-        {
-            final boolean candidate = candidates == null || contains(candidates, c);
-            if (candidate && c != best && z[best] - z[c] <= 2e-4 * (1 + Math.abs(z[best])))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean contains(final int[] values, final int c)
-    {
-        for (final int v : values)
-        {
-            if (v == c)
-            {
-                return true;
-            }
-        }
-        return false;
     }
 }

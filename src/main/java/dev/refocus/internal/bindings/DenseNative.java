@@ -34,6 +34,10 @@ public final class DenseNative
     public static final int REFOCUS_ACT_COUNT = REFOCUS_ACT_COUNT();
     public static final int REFOCUS_MODE_IMPLICIT = REFOCUS_MODE_IMPLICIT();
     public static final int REFOCUS_MODE_SHADOW = REFOCUS_MODE_SHADOW();
+    public static final int REFOCUS_MAX_IMPLICIT_STEPS = REFOCUS_MAX_IMPLICIT_STEPS();
+    public static final int REFOCUS_SAMPLE_CERTAIN = REFOCUS_SAMPLE_CERTAIN();
+    public static final int REFOCUS_SAMPLE_ADAPTED = REFOCUS_SAMPLE_ADAPTED();
+    public static final int REFOCUS_SAMPLE_FELL_BACK = REFOCUS_SAMPLE_FELL_BACK();
 
     private DenseNative()
     {
@@ -116,6 +120,18 @@ public final class DenseNative
 
     @MemberGetter
     public static native int REFOCUS_MODE_SHADOW();
+
+    @MemberGetter
+    public static native int REFOCUS_MAX_IMPLICIT_STEPS();
+
+    @MemberGetter
+    public static native int REFOCUS_SAMPLE_CERTAIN();
+
+    @MemberGetter
+    public static native int REFOCUS_SAMPLE_ADAPTED();
+
+    @MemberGetter
+    public static native int REFOCUS_SAMPLE_FELL_BACK();
 
     public static native @Cast("size_t") long refocus_dense_workspace_size(@Const Config cfg);
 

@@ -24,7 +24,9 @@ import java.util.Arrays;
  * plain SGD on the clone, and a last forward pass with the clone, which is then dropped. It is the baseline that
  * {@link TorchPredictor} is measured against and a test oracle for it: the loss here is computed by libtorch from the
  * logits (softmax and log-sum-exp over the candidate classes, which is the same as masking the other logits to
- * -&infin;), not by the {@link FocusHead}, which only ranks the classes.
+ * -&infin;), not by the {@link FocusHead}, which only ranks the classes. When the logits of a pass with the clone's
+ * adapted parameters are not all finite on the candidates, the sample falls back to its plain prediction
+ * ({@link Prediction#fellBack()}), as on every backend.
  *
  * <p>Deployments want {@link TorchPredictor}: this class allocates a copy of every parameter per uncertain sample.
  *
@@ -45,6 +47,7 @@ public final class TorchClonePredictor extends Predictor
     private final Tensor othersIndex;
     private final LongPointer othersData;
     private final BoolOptional keepGraph;
+    private final float[] plainLogits; // the answer's logits if the sample falls back
 
     /**
      * A predictor with the default options: one libtorch thread, the parameters {@code config.parameters()} names.
@@ -77,6 +80,7 @@ public final class TorchClonePredictor extends Predictor
         this.session = new TorchSession(model, config, options);
         this.config = config;
         this.selected = session.selected();
+        this.plainLogits = new float[model.classes()];
         final int[] k = config.hasCandidates() ? config.candidates() : null;
         final int candidates = k == null ? model.classes() : k.length;
         this.candidatePosition = new int[model.classes()];
@@ -125,35 +129,62 @@ public final class TorchClonePredictor extends Predictor
             session.readLogits(session.forward(), z);
             final boolean uncertain = head.evaluate(z, marginThreshold);
             final int initial = head.topClass();
-            if (uncertain)
+            if (!uncertain)
             {
-                indexFocusClasses(head);
-                final JitModule clone = session.module().deepcopy(); // Algorithm 1, line 1
-                final TensorVector parameters = adaptedParameters(clone);
-                for (int t = 0; t < config.steps(); t++)
+                complete(out, initial, initial, false, head.margin());
+                return;
+            }
+            System.arraycopy(z, 0, plainLogits, 0, z.length);
+            indexFocusClasses(head);
+            final JitModule clone = session.module().deepcopy(); // Algorithm 1, line 1
+            final TensorVector parameters = adaptedParameters(clone);
+            for (int t = 0; t < config.steps(); t++)
+            {
+                GradMode.set_enabled(true);
+                final Tensor output = session.forward(clone);
+                final Tensor loss = loss(output);
+                GradMode.set_enabled(false);
+                if (t > 0 && !finite(output, z)) // the pass at t = 0 is the plain one
                 {
-                    GradMode.set_enabled(true);
-                    final Tensor loss = loss(session.forward(clone));
-                    GradMode.set_enabled(false);
-                    final TensorVector gradients = torch.grad(new TensorVector(loss), parameters, new TensorVector(),
-                        keepGraph, false, true);
-                    clipGradNorm(gradients);
-                    for (int i = 0; i < parameters.size(); i++)
+                    fallBack(out, initial, head.margin());
+                    return;
+                }
+                final TensorVector gradients = torch.grad(new TensorVector(loss), parameters, new TensorVector(),
+                    keepGraph, false, true);
+                clipGradNorm(gradients);
+                for (int i = 0; i < parameters.size(); i++)
+                {
+                    if (gradients.get(i).defined())
                     {
-                        if (gradients.get(i).defined())
-                        {
-                            parameters.get(i).add_(gradients.get(i), new Scalar(-learningRate)); // SGD
-                        }
+                        parameters.get(i).add_(gradients.get(i), new Scalar(-learningRate)); // SGD
                     }
                 }
-                session.readLogits(session.forward(clone), z);
             }
-            complete(out, initial, uncertain ? session.best(z) : initial, uncertain, head.margin());
+            if (!finite(session.forward(clone), z))
+            {
+                fallBack(out, initial, head.margin());
+                return;
+            }
+            complete(out, initial, session.best(z), true, head.margin());
         }
         finally
         {
             session.end();
         }
+    }
+
+    /** Reads the logits of a pass with the clone into {@code z}: whether they pass the fallback rule's test. */
+    private boolean finite(final Tensor output, final float[] z)
+    {
+        session.readLogits(output, z);
+        return finiteCandidates(z);
+    }
+
+    /** The fallback rule: the plain prediction, its logits back in {@code out}. */
+    private void fallBack(final Prediction out, final int initial, final float margin)
+    {
+        System.arraycopy(plainLogits, 0, logits(out), 0, plainLogits.length);
+        completeFallback(out, initial, margin);
     }
 
     private void indexFocusClasses(final FocusHead head)

@@ -26,7 +26,9 @@ import java.nio.FloatBuffer;
  * more. An uncertain one then runs, T times, a forward pass with autograd recording, dL/dz from the {@link FocusHead},
  * one vector-Jacobian product through the model, clipping to the global L2 norm c exactly as PyTorch's
  * {@code clip_grad_norm_} does (scale min(1, c / (norm + 1e-6))) and the step; and a last forward pass without
- * autograd. Only the adapted parameters require gradients, so the backward pass stops where they end.
+ * autograd. Only the adapted parameters require gradients, so the backward pass stops where they end. When the logits
+ * of a pass with &theta;' are not all finite on the candidates, the sample falls back to its plain prediction
+ * ({@link Prediction#fellBack()}), as on every backend.
  *
  * <pre>{@code
  * TorchModel model = TorchModel.load(Path.of("cnn.pt"), new long[] {1, 1, 28, 28});
@@ -61,6 +63,7 @@ public final class TorchPredictor extends Predictor
     private final Scalar one;
     private final FloatPointer dlogitsData;
     private final float[] dlogits;
+    private final float[] plainLogits; // the answer's logits if the sample falls back
     private final TensorVector outputs;
     private final TensorVector gradOutputs;
     private final BoolOptional keepGraph;
@@ -110,6 +113,7 @@ public final class TorchPredictor extends Predictor
         this.normSlots = new Tensor[count];
         this.norms = new float[count];
         this.dlogits = new float[model.classes()];
+        this.plainLogits = new float[model.classes()];
         try (PointerScope scope = new PointerScope())
         {
             int k = 0;
@@ -166,27 +170,47 @@ public final class TorchPredictor extends Predictor
             session.readLogits(session.forward(), z);
             final boolean uncertain = head.evaluate(z, marginThreshold);
             final int initial = head.topClass();
-            if (uncertain)
+            if (!uncertain)
             {
-                try
+                complete(out, initial, initial, false, head.margin());
+                return;
+            }
+            System.arraycopy(z, 0, plainLogits, 0, z.length);
+            boolean finite = true;
+            try
+            {
+                for (int t = 0; t < steps && finite; t++)
                 {
-                    for (int t = 0; t < steps; t++)
+                    GradMode.set_enabled(true);
+                    final Tensor output = session.forward();
+                    GradMode.set_enabled(false);
+                    session.readLogits(output, z);
+                    finite = t == 0 || finiteCandidates(z); // the pass at t = 0 is the plain one
+                    if (finite)
                     {
-                        GradMode.set_enabled(true);
-                        final Tensor output = session.forward();
-                        GradMode.set_enabled(false);
-                        session.readLogits(output, z);
                         head.gradient(z);
                         step(output, learningRate);
                     }
-                    session.readLogits(session.forward(), z);
                 }
-                finally
+                if (finite)
                 {
-                    restore();
+                    session.readLogits(session.forward(), z);
+                    finite = finiteCandidates(z);
                 }
             }
-            complete(out, initial, uncertain ? session.best(z) : initial, uncertain, head.margin());
+            finally
+            {
+                restore();
+            }
+            if (finite)
+            {
+                complete(out, initial, session.best(z), true, head.margin());
+            }
+            else
+            {
+                System.arraycopy(plainLogits, 0, z, 0, z.length);
+                completeFallback(out, initial, head.margin());
+            }
         }
         finally
         {
