@@ -87,10 +87,12 @@ void fill_inputs(refocus_dense* ctx, int32_t n) {
 
 void test_common() {
     CHECK_EQ(refocus_version_number(), REFOCUS_VERSION_NUMBER);
-    CHECK(refocus_is_error(REFOCUS_ERROR_ARGUMENT) && refocus_is_error(REFOCUS_ERROR_NAN));
-    CHECK(!refocus_is_error(0) && !refocus_is_error(7) && !refocus_is_error(-3));
+    CHECK(refocus_is_error(REFOCUS_ERROR_ARGUMENT) && refocus_is_error(REFOCUS_ERROR_NAN)
+          && refocus_is_error(REFOCUS_ERROR_CUDA));
+    CHECK(!refocus_is_error(0) && !refocus_is_error(7) && !refocus_is_error(-4));
     CHECK(std::strcmp(refocus_error_name(REFOCUS_ERROR_ARGUMENT), refocus_error_name(REFOCUS_ERROR_NAN)) != 0);
-    CHECK(refocus_error_name(-3) != nullptr && refocus_error_name(0) != nullptr);
+    CHECK(std::strcmp(refocus_error_name(REFOCUS_ERROR_CUDA), refocus_error_name(REFOCUS_ERROR_NAN)) != 0);
+    CHECK(refocus_error_name(-4) != nullptr && refocus_error_name(0) != nullptr);
     const char* variant = refocus_kernel_variant();
     CHECK(std::strcmp(variant, "x86-64-v4 (AVX-512)") == 0 || std::strcmp(variant, "x86-64-v3 (AVX2+FMA)") == 0
           || std::strcmp(variant, "x86-64 baseline") == 0);
