@@ -24,11 +24,13 @@ endfunction()
 # The CUDA step: sm_80 and sm_90 machine code plus compute_90 PTX that later GPUs compile at load; the CUDA runtime
 # linked statically (the library loads where no driver is); no relocatable device code. --fmad=false: no multiply-add
 # contraction but the kernels' explicit fmaf(), so results follow the source's rounding (and the emulator's).
+set(REFOCUS_CUDA_ARCHITECTURES "80-real;90-real;90-virtual" CACHE STRING
+    "CUDA_ARCHITECTURES of the CUDA targets (a device check may build for its own only, e.g. 90-real)")
 function(refocus_set_cuda_flags target)
     set_target_properties(${target} PROPERTIES
         CUDA_STANDARD 17
         CUDA_STANDARD_REQUIRED ON
-        CUDA_ARCHITECTURES "80-real;90-real;90-virtual"
+        CUDA_ARCHITECTURES "${REFOCUS_CUDA_ARCHITECTURES}"
         CUDA_RUNTIME_LIBRARY Static
         CUDA_SEPARABLE_COMPILATION OFF
         POSITION_INDEPENDENT_CODE ON
