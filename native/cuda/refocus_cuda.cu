@@ -414,14 +414,16 @@ int32_t build(refocus_cuda* ctx, const refocus_dense_config* cfg) {
     const size_t margins_at = h.take<float>(batch);
     if (d.overflow || h.overflow) return argument_error();
 
+    // everything below runs on the context's stream (a non-blocking one: it does not wait for the legacy default
+    // stream), and build() synchronises it before the context is used
+    cudaCheck(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
     cudaCheck(cudaMalloc(reinterpret_cast<void**>(&ctx->device_block), d.used));
-    cudaCheck(cudaMemset(ctx->device_block, 0, d.used));  // padding and flags start at 0, and stay so
+    cudaCheck(cudaMemsetAsync(ctx->device_block, 0, d.used, ctx->stream));  // padding and flags start at 0, stay so
     cudaCheck(cudaHostAlloc(reinterpret_cast<void**>(&ctx->host_block), h.used,
                             cudaHostAllocMapped | cudaHostAllocPortable));
     std::memset(ctx->host_block, 0, h.used);
     char* host_dev = nullptr;
     cudaCheck(cudaHostGetDevicePointer(reinterpret_cast<void**>(&host_dev), ctx->host_block, 0));
-    cudaCheck(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
 
     char* base = ctx->device_block;
     ctx->io = at<HostIo>(ctx->host_block, io_at);
@@ -464,7 +466,8 @@ int32_t build(refocus_cuda* ctx, const refocus_dense_config* cfg) {
     }
     if (cfg->candidates != nullptr) {
         ctx->candidates = at<int32_t>(base, candidates_at);
-        cudaCheck(cudaMemcpy(ctx->candidates, cfg->candidates, sizeof(int32_t) * k_size, cudaMemcpyHostToDevice));
+        cudaCheck(cudaMemcpyAsync(ctx->candidates, cfg->candidates, sizeof(int32_t) * k_size, cudaMemcpyHostToDevice,
+                                  ctx->stream));
     }
 
     ctx->layers.resize(n_layers);
@@ -495,13 +498,15 @@ int32_t build(refocus_cuda* ctx, const refocus_dense_config* cfg) {
     ctx->head.candidates = ctx->candidates;
     ctx->head.n_candidates = k_size;
 
-    cudaCheck(cudaMemcpy(ctx->layer_table, ctx->layers.data(), sizeof(Layer) * n_layers, cudaMemcpyHostToDevice));
-    cudaCheck(cudaMemcpy(ctx->x_table, ctx->x_rows.data(), sizeof(float*) * ctx->x_rows.size(),
-                         cudaMemcpyHostToDevice));
+    cudaCheck(cudaMemcpyAsync(ctx->layer_table, ctx->layers.data(), sizeof(Layer) * n_layers, cudaMemcpyHostToDevice,
+                              ctx->stream));
+    cudaCheck(cudaMemcpyAsync(ctx->x_table, ctx->x_rows.data(), sizeof(float*) * ctx->x_rows.size(),
+                              cudaMemcpyHostToDevice, ctx->stream));
     if (!ctx->u_rows.empty()) {
-        cudaCheck(cudaMemcpy(ctx->u_table, ctx->u_rows.data(), sizeof(float*) * ctx->u_rows.size(),
-                             cudaMemcpyHostToDevice));
+        cudaCheck(cudaMemcpyAsync(ctx->u_table, ctx->u_rows.data(), sizeof(float*) * ctx->u_rows.size(),
+                                  cudaMemcpyHostToDevice, ctx->stream));
     }
+    cudaCheck(cudaStreamSynchronize(ctx->stream));  // the host vectors copied from may go; the context is ready
     TRY(capture(ctx, 0, enqueue_predict));
     return capture(ctx, 1, enqueue_forward);
 }
@@ -565,6 +570,8 @@ int32_t refocus_cuda_weights_upload(int32_t device, const refocus_dense_config* 
                 weights->w.push_back(w);
                 weights->b.push_back(b);
             }
+            // the copies ran on the legacy default stream, which contexts' non-blocking streams do not wait for
+            cudaCheck(cudaStreamSynchronize(nullptr));
             return 0;
         } catch (const std::bad_alloc&) {
             std::snprintf(last_error, sizeof last_error, "out of host memory");

@@ -333,6 +333,17 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind)
     return cudaSuccess;
 }
 
+// outside a capture (all the code does) the asynchronous forms are the synchronous ones
+cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t stream) {
+    if (stream != nullptr && stream->capture != nullptr) return record(cudaErrorStreamCaptureUnsupported);
+    return cudaMemset(p, value, bytes);
+}
+
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
+    if (stream != nullptr && stream->capture != nullptr) return record(cudaErrorStreamCaptureUnsupported);
+    return cudaMemcpy(dst, src, bytes, kind);
+}
+
 cudaError_t cudaMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
                          cudaMemcpyKind) {
     if (width > dpitch || width > spitch) return record(cudaErrorInvalidValue);
