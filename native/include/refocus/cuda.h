@@ -61,7 +61,11 @@ REFOCUS_API void refocus_cuda_weights_free(refocus_cuda_weights* weights);
 
 /*! refocus_cuda_create() :
  *  A context on the weights' device for the configuration `cfg` (checked as refocus_dense_workspace_size() checks
- *  it; cfg->params is not read: the context reads `weights`). The configuration and candidates are copied.
+ *  it, and its candidates must be distinct; cfg->params is not read: the context reads `weights`). The
+ *  configuration and candidates are copied, and one call is captured as a CUDA graph that every call replays.
+ *  Device memory: activations and deltas of max_batch samples for T steps; in REFOCUS_MODE_SHADOW also one copy of
+ *  the adapted parameters per sample of max_batch (the uncertain samples of a call adapt in parallel, each in its
+ *  own slice), max_batch times the CPU step's shadow: IMPLICIT needs none.
  *  @return : 0 and *out set, or REFOCUS_ERROR_ARGUMENT (invalid configuration, sizes other than the weights'),
  *            REFOCUS_ERROR_CUDA (out of device or pinned memory; *out is then NULL). */
 REFOCUS_API int32_t refocus_cuda_create(const refocus_cuda_weights* weights, const refocus_dense_config* cfg,
@@ -79,9 +83,12 @@ REFOCUS_API int32_t* refocus_cuda_answers(refocus_cuda* ctx);
 REFOCUS_API float* refocus_cuda_margins(refocus_cuda* ctx);
 
 /*! refocus_cuda_predict() :
- *  refocus_dense_predict() on the GPU, for the first n samples of refocus_cuda_inputs().
- *  @return : the number of samples that adapted, or REFOCUS_ERROR_ARGUMENT, REFOCUS_ERROR_NAN (as
- *            refocus_dense_predict()), or REFOCUS_ERROR_CUDA. */
+ *  refocus_dense_predict() on the GPU, for the first n samples of refocus_cuda_inputs(). A sample whose adapted
+ *  candidate logits are not all finite (or that met a NaN candidate logit at an intermediate step) falls back to its
+ *  plain answer: its logits are the plain ones, its final class is the initial one, and its answers[2] is 2 (0:
+ *  certain, 1: adapted). One launch and one synchronisation of the context's stream, whatever n and the decisions.
+ *  @return : the number of samples that adapted (fallbacks included), or REFOCUS_ERROR_ARGUMENT, REFOCUS_ERROR_NAN
+ *            (a NaN candidate logit in the plain pass, as refocus_dense_predict()), or REFOCUS_ERROR_CUDA. */
 REFOCUS_API int32_t refocus_cuda_predict(refocus_cuda* ctx, int32_t n, float learning_rate, float threshold);
 
 /*! refocus_cuda_forward() :
