@@ -10,7 +10,9 @@ module dev.refocus
 
     exports dev.refocus;
     exports dev.refocus.cpu;
+    exports dev.refocus.cuda;
     exports dev.refocus.reference;
 
     opens dev.refocus.internal.bindings to org.bytedeco.javacpp;
+    opens dev.refocus.internal.bindings.cuda to org.bytedeco.javacpp;
 }

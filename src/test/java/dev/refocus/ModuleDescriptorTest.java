@@ -35,12 +35,14 @@ class ModuleDescriptorTest
 
         final Map<String, Set<String>> exports = new TreeMap<>();
         module.exports().forEach(e -> exports.put(e.source(), new TreeSet<>(e.targets())));
-        assertEquals(Map.of("dev.refocus", Set.of(), "dev.refocus.cpu", Set.of(), "dev.refocus.reference", Set.of()),
+        assertEquals(Map.of("dev.refocus", Set.of(), "dev.refocus.cpu", Set.of(), "dev.refocus.cuda", Set.of(),
+            "dev.refocus.reference", Set.of()),
             exports, "exports (a target set names a qualified export)");
 
         final Map<String, Set<String>> opens = new TreeMap<>();
         module.opens().forEach(o -> opens.put(o.source(), new TreeSet<>(o.targets())));
-        assertEquals(Map.of("dev.refocus.internal.bindings", Set.of("org.bytedeco.javacpp")), opens);
+        assertEquals(Map.of("dev.refocus.internal.bindings", Set.of("org.bytedeco.javacpp"),
+            "dev.refocus.internal.bindings.cuda", Set.of("org.bytedeco.javacpp")), opens);
 
         final Set<String> requires = new TreeSet<>();
         module.requires().forEach(r -> requires.add(r.name()));

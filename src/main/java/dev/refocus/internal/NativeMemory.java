@@ -1,6 +1,10 @@
 package dev.refocus.internal;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /** Ownership of the native memory refocus allocates through JavaCPP. */
 public final class NativeMemory
@@ -22,5 +26,24 @@ public final class NativeMemory
     {
         pointer.retainReference();
         return pointer;
+    }
+
+    /**
+     * A direct buffer over native memory that something else owns and keeps alive (a workspace, pinned host memory).
+     *
+     * @param start the first byte's address.
+     * @param bytes the length.
+     * @return a view in the platform's byte order.
+     */
+    public static ByteBuffer view(final long start, final long bytes)
+    {
+        final Pointer at = new Pointer()
+        {
+            {
+                address = start; // (a parameter named address would be shadowed by this field here)
+            }
+        };
+        // a BytePointer proper (one byte per element, no deallocator) whose buffer spans exactly the bytes
+        return new BytePointer(at).position(0).capacity(bytes).limit(bytes).asByteBuffer().order(ByteOrder.nativeOrder());
     }
 }

@@ -1,6 +1,7 @@
 package dev.refocus.cpu;
 
 import dev.refocus.Activation;
+import dev.refocus.internal.DenseStepConfig;
 import dev.refocus.internal.bindings.DenseNative;
 import org.junit.jupiter.api.Test;
 
@@ -21,7 +22,7 @@ class ActivationCodesTest
         {
             // an Activation without a REFOCUS_ACT_<NAME> in dense.h fails here with NoSuchMethodException
             final int header = (int)DenseNative.class.getMethod("REFOCUS_ACT_" + activation.name()).invoke(null);
-            assertEquals(header, NativePredictor.activationCode(activation), activation.name());
+            assertEquals(header, DenseStepConfig.activationCode(activation), activation.name());
             assertTrue(codes.add(header));
         }
         assertEquals(DenseNative.REFOCUS_ACT_COUNT, Activation.values().length,
