@@ -1,34 +1,20 @@
 package dev.refocus.cli;
 
-import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.CharBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.zip.GZIPInputStream;
-import java.util.zip.ZipException;
 
 /**
- * Reads samples and labels in the formats users have: NumPy {@code .npy} (float32 or float64 [N, features...],
- * integer labels [N]), CSV (one sample or label per line, comma- or whitespace-separated, an optional header line),
- * and the IDX files of (Fashion-)MNIST, gzipped or not (pixels scaled to [0, 1]).
+ * Reads samples and labels in the formats users have, chosen by the file's name: NumPy {@code .npy} ({@link
+ * NpyFiles}), CSV or text ({@link CsvFiles}) and the IDX files of (Fashion-)MNIST, gzipped or not ({@link IdxFiles}).
  *
  * <p>Nothing is taken on trust: every size a file claims is checked, with overflow-safe arithmetic, against the bytes
  * the file really holds before anything of that size is allocated (a gzipped file's claim against the bytes that
@@ -42,19 +28,6 @@ final class DataFiles
 {
     /** The most bytes of data refocus reads from one file (or one gzipped file's content): 2 GiB. */
     static final long MAX_BYTES = Integer.MAX_VALUE;
-    /** Deflate compresses at most about 1032:1, so a gzipped file cannot hold more than this many times its size. */
-    private static final long GZIP_MAX_RATIO = 1040;
-    /** The longest CSV line accepted: far above any real sample, far below what a binary file could make us buffer. */
-    private static final int MAX_LINE_BYTES = 64 << 20;
-    /** numpy writes headers of a few hundred bytes; this bounds what a header may make us read as text. */
-    private static final int MAX_NPY_HEADER = 1 << 20;
-    private static final int IDX_IMAGES = 0x00000803;
-    private static final int IDX_LABELS = 0x00000801;
-    private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
-    private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
-    private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
-    private static final Pattern STARTS_LIKE_A_NUMBER = Pattern.compile("[+-]?\\.?[0-9]");
-    private static final Pattern NON_FINITE = Pattern.compile("[+-]?(nan|inf|infinity)", Pattern.CASE_INSENSITIVE);
 
     private DataFiles()
     {
@@ -150,15 +123,15 @@ final class DataFiles
         final String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".npy"))
         {
-            return new Inputs(file, npyMatrix(file, size), null);
+            return new Inputs(file, NpyFiles.samples(file, size), null);
         }
         if (name.endsWith(".csv") || name.endsWith(".txt"))
         {
-            return csvInputs(file);
+            return CsvFiles.samples(file);
         }
         if (name.contains("idx3"))
         {
-            return new Inputs(file, idxImages(file, size), null);
+            return new Inputs(file, IdxFiles.images(file, size), null);
         }
         throw new DataException(file, "unknown input format (expected .npy, .csv, .txt or an idx3 file)");
     }
@@ -174,15 +147,15 @@ final class DataFiles
         final String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".npy"))
         {
-            return new Labels(file, npyLabels(file, size), null);
+            return new Labels(file, NpyFiles.labels(file, size), null);
         }
         if (name.endsWith(".csv") || name.endsWith(".txt"))
         {
-            return csvLabels(file);
+            return CsvFiles.labels(file);
         }
         if (name.contains("idx1"))
         {
-            return new Labels(file, idxLabels(file, size), null);
+            return new Labels(file, IdxFiles.labels(file, size), null);
         }
         throw new DataException(file, "unknown label format (expected .npy, .csv, .txt or an idx1 file)");
     }
@@ -257,7 +230,7 @@ final class DataFiles
         return attributes.size();
     }
 
-    private static long requireDataFile(final Path file) throws IOException
+    static long requireDataFile(final Path file) throws IOException
     {
         final long size = requireFile(file);
         if (size == 0)
@@ -296,7 +269,7 @@ final class DataFiles
     }
 
     /** @return the heap a {@code float[rows][columns]} takes, conservatively (headers, references, padding). */
-    private static long floatCopyBytes(final long rows, final long columns)
+    static long floatCopyBytes(final long rows, final long columns)
     {
         final long row = 16 + ((Math.multiplyExact(columns, 4L) + 7) & ~7L) + 8;
         return Math.addExact(16, Math.multiplyExact(rows, row));
@@ -323,7 +296,7 @@ final class DataFiles
     // --- little and big endian binary data, read in bounded chunks
 
     /** Reads a stream through a fixed buffer: memory never grows with what the data claims. */
-    private static final class Reader implements AutoCloseable
+    static final class Reader implements AutoCloseable
     {
         private final InputStream in;
         private final ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
@@ -387,389 +360,7 @@ final class DataFiles
         }
     }
 
-    // --- NumPy: magic, version, header dict, data
-
-    private record Npy(String descr, long[] shape, long headerBytes)
-    {
-    }
-
-    /** Reads and checks the header, the shape's size against the bytes after it; leaves {@code in} at the data. */
-    private static Npy npyHeader(final Path file, final long size, final Reader in) throws IOException
-    {
-        try
-        {
-            final byte[] expected = {(byte)0x93, 'N', 'U', 'M', 'P', 'Y'};
-            final ByteBuffer magic = in.need((int)Math.min(size, expected.length));
-            for (int i = 0; i < expected.length; i++)
-            {
-                if (i == size || magic.get() != expected[i])
-                {
-                    throw new DataException(file, "not a .npy file (it does not start with \\x93NUMPY)");
-                }
-            }
-            final ByteBuffer version = in.need(2);
-            final int major = version.get();
-            version.get();
-            final long headerLength;
-            if (major == 1)
-            {
-                headerLength = Short.toUnsignedInt(in.need(2).getShort());
-            }
-            else if (major == 2 || major == 3)
-            {
-                headerLength = Integer.toUnsignedLong(in.need(4).getInt());
-            }
-            else
-            {
-                throw new DataException(file, "unsupported .npy format version " + major + " (1, 2 or 3)");
-            }
-            if (headerLength > MAX_NPY_HEADER)
-            {
-                throw new DataException(file, "the .npy header claims " + headerLength + " bytes; a real one has a "
-                    + "few hundred");
-            }
-            final long dataStart = in.consumed() + headerLength;
-            if (dataStart > size)
-            {
-                throw new DataException(file, "the .npy header claims " + headerLength + " bytes, the file has only "
-                    + (size - in.consumed()) + " after the magic (truncated?)");
-            }
-            final StringBuilder header = new StringBuilder((int)headerLength);
-            for (long i = 0; i < headerLength; i++)
-            {
-                header.append((char)(in.need(1).get() & 0xFF));
-            }
-            final String text = header.toString();
-            final Matcher descr = DESCR.matcher(text);
-            final Matcher fortran = FORTRAN.matcher(text);
-            final Matcher shape = SHAPE.matcher(text);
-            if (!descr.find() || !fortran.find() || !shape.find())
-            {
-                throw new DataException(file, "malformed .npy header: " + printable(text.trim(), 200));
-            }
-            if (fortran.group(1).equals("True"))
-            {
-                throw new DataException(file, "Fortran-ordered arrays are not supported (save with "
-                    + "np.ascontiguousarray)");
-            }
-            final long[] dims = npyShape(file, shape.group(1));
-            final int itemSize = itemSize(file, descr.group(1));
-            final long dataBytes;
-            try
-            {
-                long count = 1;
-                for (final long d : dims)
-                {
-                    count = Math.multiplyExact(count, d);
-                }
-                dataBytes = Math.multiplyExact(count, (long)itemSize);
-            }
-            catch (final ArithmeticException e)
-            {
-                throw new DataException(file, "the .npy header claims shape " + Arrays.toString(dims)
-                    + ", more values than any file holds");
-            }
-            final long held = size - dataStart;
-            if (dataBytes != held)
-            {
-                throw new DataException(file, "the .npy header claims shape " + Arrays.toString(dims) + " of '"
-                    + descr.group(1) + "', " + dataBytes + " bytes of data, but the file holds " + held
-                    + (held < dataBytes ? " (truncated?)" : " (extra bytes after the data)"));
-            }
-            return new Npy(descr.group(1), dims, dataStart);
-        }
-        catch (final EOFException e)
-        {
-            throw new DataException(file, "truncated .npy header");
-        }
-    }
-
-    /** @return the dimensions of a shape tuple's contents, "3, 784" or "3," or "": each a whole number &ge; 0. */
-    private static long[] npyShape(final Path file, final String tuple) throws DataException
-    {
-        final List<Long> dims = new ArrayList<>();
-        for (final String d : tuple.split(",", -1))
-        {
-            final String t = d.trim();
-            if (t.isEmpty())
-            {
-                continue;
-            }
-            if (!t.matches("-?[0-9]{1,19}L?"))
-            {
-                throw new DataException(file, "the .npy shape (" + printable(tuple, 100) + ") holds '"
-                    + printable(t, 30) + "', not a dimension");
-            }
-            final long v;
-            try
-            {
-                v = Long.parseLong(t.replace("L", ""));
-            }
-            catch (final NumberFormatException e)
-            {
-                throw new DataException(file, "the .npy shape (" + printable(tuple, 100) + ") has a dimension "
-                    + "beyond any size");
-            }
-            if (v < 0)
-            {
-                throw new DataException(file, "the .npy shape (" + printable(tuple, 100) + ") has a negative "
-                    + "dimension");
-            }
-            dims.add(v);
-        }
-        return dims.stream().mapToLong(Long::longValue).toArray();
-    }
-
-    private static int itemSize(final Path file, final String descr) throws DataException
-    {
-        switch (descr)
-        {
-            case "<f4":
-            case "<i4":
-                return 4;
-            case "<f8":
-            case "<i8":
-                return 8;
-            case "|u1":
-            case "|i1":
-                return 1;
-            default:
-                throw new DataException(file, "unsupported dtype '" + printable(descr, 30)
-                    + "' (samples: float32 or float64; labels: int8, uint8, int32 or int64; little-endian)");
-        }
-    }
-
-    private static float[][] npyMatrix(final Path file, final long size) throws IOException
-    {
-        try (Reader in = new Reader(new BufferedInputStream(Files.newInputStream(file), 1 << 16),
-            ByteOrder.LITTLE_ENDIAN))
-        {
-            final Npy npy = npyHeader(file, size, in);
-            if (npy.shape.length < 2)
-            {
-                throw new DataException(file, "samples must be an array [samples, features] (or [samples, ...] "
-                    + "of any rank), got shape " + Arrays.toString(npy.shape)
-                    + (npy.shape.length == 1 ? ": for one sample, save x.reshape(1, -1)" : ""));
-            }
-            if (!npy.descr.equals("<f4") && !npy.descr.equals("<f8"))
-            {
-                throw new DataException(file, "samples must be float32 or float64, got dtype '" + npy.descr + "'");
-            }
-            // [N, d1, d2, ...] flattens to [N, d1 * d2 * ...], as an image file's rows and columns do
-            long features = 1;
-            for (int i = 1; i < npy.shape.length; i++)
-            {
-                features *= npy.shape[i]; // no overflow: the header's product was checked
-            }
-            final long samples = npy.shape[0];
-            if (samples == 0 || features == 0)
-            {
-                throw new DataException(file, "holds no " + (samples == 0 ? "sample" : "feature") + ": shape "
-                    + Arrays.toString(npy.shape));
-            }
-            if (features > Integer.MAX_VALUE - 8 || samples > Integer.MAX_VALUE - 8)
-            {
-                throw new DataException(file, "shape " + Arrays.toString(npy.shape) + " is too large for refocus");
-            }
-            requireHeap(file, floatCopyBytes(samples, features), samples + " samples of " + features + " features");
-            final boolean f4 = npy.descr.equals("<f4");
-            final float[][] rows = new float[(int)samples][(int)features];
-            for (int i = 0; i < rows.length; i++)
-            {
-                final float[] row = rows[i];
-                for (int j = 0; j < row.length; j++)
-                {
-                    final double v = f4 ? in.need(4).getFloat() : in.need(8).getDouble();
-                    row[j] = (float)v;
-                    if (!Float.isFinite(row[j]))
-                    {
-                        throw new DataException(file, "sample " + i + ", value " + (j + 1) + " is "
-                            + nonFinite(v));
-                    }
-                }
-            }
-            return rows;
-        }
-        catch (final EOFException e)
-        {
-            throw new DataException(file, "the file ended early (changed while being read?)");
-        }
-    }
-
-    private static int[] npyLabels(final Path file, final long size) throws IOException
-    {
-        try (Reader in = new Reader(new BufferedInputStream(Files.newInputStream(file), 1 << 16),
-            ByteOrder.LITTLE_ENDIAN))
-        {
-            final Npy npy = npyHeader(file, size, in);
-            if (!(npy.shape.length == 1 || npy.shape.length == 2 && npy.shape[1] == 1))
-            {
-                throw new DataException(file, "labels must be an array [samples] (or [samples, 1]), got shape "
-                    + Arrays.toString(npy.shape));
-            }
-            if (npy.descr.startsWith("<f"))
-            {
-                throw new DataException(file, "labels must be integers, got dtype '" + npy.descr + "'");
-            }
-            final long count = npy.shape[0];
-            if (count == 0)
-            {
-                throw new DataException(file, "holds no label: shape " + Arrays.toString(npy.shape));
-            }
-            if (count > Integer.MAX_VALUE - 8)
-            {
-                throw new DataException(file, "shape " + Arrays.toString(npy.shape) + " is too large for refocus");
-            }
-            requireHeap(file, Math.multiplyExact(count, 4L), count + " labels");
-            final int[] labels = new int[(int)count];
-            for (int i = 0; i < labels.length; i++)
-            {
-                final long value = switch (npy.descr)
-                {
-                    case "<i4" -> in.need(4).getInt();
-                    case "<i8" -> in.need(8).getLong();
-                    case "|u1" -> Byte.toUnsignedInt(in.need(1).get());
-                    default -> in.need(1).get(); // |i1
-                };
-                if (value < 0)
-                {
-                    throw new DataException(file, "sample " + i + ": label " + value + " is negative");
-                }
-                if (value > Integer.MAX_VALUE)
-                {
-                    throw new DataException(file, "sample " + i + ": label " + value + " is too large");
-                }
-                labels[i] = (int)value;
-            }
-            return labels;
-        }
-        catch (final EOFException e)
-        {
-            throw new DataException(file, "the file ended early (changed while being read?)");
-        }
-    }
-
-    // --- CSV: numbers separated by commas (or whitespace), an optional header line
-
-    /** One line's cells and where it is. */
-    private record Line(int number, String[] cells)
-    {
-    }
-
-    /**
-     * Reads text lines with strict UTF-8: a binary file is refused at its first undecodable line, by number.
-     * Blank lines are skipped; a line's values are separated by commas if it holds one, else by whitespace.
-     */
-    private static final class Lines implements AutoCloseable
-    {
-        private final Path file;
-        private final InputStream in;
-        private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
-        private final byte[] chunk = new byte[1 << 16];
-        private int chunkStart;
-        private int chunkEnd;
-        private byte[] line = new byte[1 << 12];
-        private int number;
-
-        Lines(final Path file) throws IOException
-        {
-            this.file = file;
-            this.in = Files.newInputStream(file);
-        }
-
-        /** @return the next line that is not blank, split into trimmed cells, or null at the end. */
-        Line next() throws IOException
-        {
-            while (true)
-            {
-                final String text = read();
-                if (text == null)
-                {
-                    return null;
-                }
-                if (text.isBlank())
-                {
-                    continue;
-                }
-                final String[] cells = text.indexOf(',') >= 0 ? text.split(",", -1) : text.trim().split("\\s+");
-                for (int i = 0; i < cells.length; i++)
-                {
-                    cells[i] = cells[i].trim();
-                }
-                return new Line(number, cells);
-            }
-        }
-
-        /** @return the next line without its end, or null at the end of the file. */
-        private String read() throws IOException
-        {
-            int n = 0;
-            boolean any = false;
-            while (true)
-            {
-                if (chunkStart == chunkEnd)
-                {
-                    chunkStart = 0;
-                    chunkEnd = Math.max(0, in.read(chunk));
-                    if (chunkEnd == 0)
-                    {
-                        if (!any)
-                        {
-                            return null;
-                        }
-                        break;
-                    }
-                }
-                any = true;
-                int end = chunkStart;
-                while (end < chunkEnd && chunk[end] != '\n')
-                {
-                    end++;
-                }
-                final int length = end - chunkStart;
-                if (n + length > line.length)
-                {
-                    if ((long)n + length > MAX_LINE_BYTES)
-                    {
-                        throw new DataException(file, "line " + (number + 1) + " is longer than "
-                            + bytes(MAX_LINE_BYTES) + " (not a text file?)");
-                    }
-                    line = Arrays.copyOf(line, (int)Math.min(MAX_LINE_BYTES, Math.max(2L * line.length, n + length)));
-                }
-                System.arraycopy(chunk, chunkStart, line, n, length);
-                n += length;
-                chunkStart = end;
-                if (end < chunkEnd)
-                {
-                    chunkStart++; // the '\n'
-                    break;
-                }
-            }
-            number++;
-            int start = 0;
-            if (number == 1 && n >= 3 && line[0] == (byte)0xEF && line[1] == (byte)0xBB && line[2] == (byte)0xBF)
-            {
-                start = 3; // a UTF-8 byte order mark, as spreadsheets write
-            }
-            final int end = n > start && line[n - 1] == '\r' ? n - 1 : n;
-            try
-            {
-                final CharBuffer chars = utf8.reset().decode(ByteBuffer.wrap(line, start, end - start));
-                return chars.toString();
-            }
-            catch (final CharacterCodingException e)
-            {
-                throw new DataException(file, "line " + number + " is not UTF-8 text (a binary file?)");
-            }
-        }
-
-        @Override
-        public void close() throws IOException
-        {
-            in.close();
-        }
-    }
+    // --- the number grammar of data files and options
 
     /** @return whether the text is a plain decimal number: {@code [+-]?(digits[.digits]|.digits)([eE][+-]?digits)?}. */
     static boolean isDecimal(final String s)
@@ -823,335 +414,7 @@ final class DataFiles
         return i - from;
     }
 
-    /** @return whether a cell is a number for the header rule: a plain decimal, or a NaN or infinity spelling. */
-    private static boolean isNumeric(final String cell)
-    {
-        return isDecimal(cell) || NON_FINITE.matcher(cell).matches();
-    }
-
-    /** @return the cell's value, finite. */
-    private static float value(final Path file, final Line line, final int sample, final int j) throws DataException
-    {
-        final String cell = line.cells()[j];
-        final String where = "line " + line.number() + " (sample " + sample + "), value " + (j + 1);
-        if (cell.isEmpty())
-        {
-            throw new DataException(file, where + " is empty");
-        }
-        if (NON_FINITE.matcher(cell).matches())
-        {
-            throw new DataException(file, where + " is " + (cell.toLowerCase(Locale.ROOT).contains("nan") ? "NaN"
-                : "infinite ('" + cell + "')") + "; refocus takes finite values only");
-        }
-        if (!isDecimal(cell))
-        {
-            throw new DataException(file, where + " is '" + printable(cell, 40) + "', not a plain decimal number");
-        }
-        final float v = Float.parseFloat(cell);
-        if (Float.isInfinite(v))
-        {
-            throw new DataException(file, where + " is " + cell + ", beyond float32's range");
-        }
-        return v;
-    }
-
-    /**
-     * @return the first line with data: a header, a first line without any number in it, is skipped. A cell that
-     * starts like a number ({@code 0x1p-2}, {@code 1d}) counts as one, so that it is refused, never skipped.
-     */
-    private static Line firstDataLine(final Lines lines) throws IOException
-    {
-        final Line first = lines.next();
-        if (first == null)
-        {
-            return null;
-        }
-        for (final String cell : first.cells())
-        {
-            if (isNumeric(cell) || STARTS_LIKE_A_NUMBER.matcher(cell).lookingAt())
-            {
-                return first;
-            }
-        }
-        return lines.next();
-    }
-
-    private static Inputs csvInputs(final Path file) throws IOException
-    {
-        final List<float[]> rows = new ArrayList<>();
-        final List<Integer> numbers = new ArrayList<>();
-        try (Lines lines = new Lines(file))
-        {
-            Line line = firstDataLine(lines);
-            if (line == null)
-            {
-                throw new DataException(file, "holds no sample");
-            }
-            final int width = line.cells().length;
-            long next = 1024;
-            for (; line != null; line = lines.next())
-            {
-                final int sample = rows.size();
-                if (line.cells().length != width)
-                {
-                    throw new DataException(file, "line " + line.number() + " (sample " + sample + ") has "
-                        + line.cells().length + " values, the first sample " + width);
-                }
-                if (sample == next)
-                {
-                    // memory grows with the lines that really come: check the heap before the list doubles
-                    requireHeap(file, floatCopyBytes(2 * next, width), "its first " + 2 * next + " samples");
-                    next *= 2;
-                }
-                final float[] row = new float[width];
-                for (int j = 0; j < width; j++)
-                {
-                    row[j] = value(file, line, sample, j);
-                }
-                rows.add(row);
-                numbers.add(line.number());
-            }
-        }
-        return new Inputs(file, rows.toArray(new float[0][]), numbers.stream().mapToInt(Integer::intValue).toArray());
-    }
-
-    private static Labels csvLabels(final Path file) throws IOException
-    {
-        final List<Integer> labels = new ArrayList<>();
-        final List<Integer> numbers = new ArrayList<>();
-        try (Lines lines = new Lines(file))
-        {
-            Line line = firstDataLine(lines);
-            if (line == null)
-            {
-                throw new DataException(file, "holds no label");
-            }
-            for (; line != null; line = lines.next())
-            {
-                final int sample = labels.size();
-                final String where = "line " + line.number() + " (sample " + sample + ")";
-                if (line.cells().length != 1)
-                {
-                    throw new DataException(file, where + " has " + line.cells().length + " values; a label is one "
-                        + "whole number per line");
-                }
-                final String cell = line.cells()[0];
-                if (!isDecimal(cell))
-                {
-                    throw new DataException(file, where + ": label '" + printable(cell, 40)
-                        + "' is not a whole number");
-                }
-                final double v = Double.parseDouble(cell);
-                if (v != Math.rint(v))
-                {
-                    throw new DataException(file, where + ": label " + cell + " is not a whole number");
-                }
-                if (v < 0)
-                {
-                    throw new DataException(file, where + ": label " + cell + " is negative");
-                }
-                if (v > Integer.MAX_VALUE)
-                {
-                    throw new DataException(file, where + ": label " + cell + " is too large");
-                }
-                labels.add((int)v);
-                numbers.add(line.number());
-            }
-        }
-        return new Labels(file, labels.stream().mapToInt(Integer::intValue).toArray(),
-            numbers.stream().mapToInt(Integer::intValue).toArray());
-    }
-
-    // --- IDX (MNIST's format), gzipped or not
-
-    /**
-     * Opens an IDX file: gunzipped if it starts with gzip's magic bytes.
-     *
-     * @return the reader, and whether the content is gzipped (its length then unknown up front).
-     */
-    private static Reader openIdx(final Path file, final boolean[] gzipped) throws IOException
-    {
-        final BufferedInputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
-        raw.mark(2);
-        gzipped[0] = raw.read() == 0x1F && raw.read() == 0x8B;
-        raw.reset();
-        try
-        {
-            return new Reader(gzipped[0] ? new GZIPInputStream(raw, 1 << 16) : raw, ByteOrder.BIG_ENDIAN);
-        }
-        catch (final ZipException | EOFException e)
-        {
-            raw.close();
-            throw new DataException(file, "corrupt gzip data (" + e.getMessage() + ")");
-        }
-    }
-
-    /**
-     * Checks what an IDX header claims against the file before anything of that size is allocated.
-     *
-     * @param claimed the data bytes the header claims, after it.
-     * @param what    what they are, for messages.
-     */
-    private static void checkIdxClaim(final Path file, final long size, final boolean gzipped, final long header,
-        final long claimed, final String what) throws DataException
-    {
-        if (claimed > MAX_BYTES)
-        {
-            throw new DataException(file, "the IDX header claims " + what + ", " + bytes(claimed)
-                + "; refocus reads data of at most 2 GiB");
-        }
-        if (gzipped && claimed + header > GZIP_MAX_RATIO * size)
-        {
-            throw new DataException(file, "the IDX header claims " + what + ", " + bytes(claimed) + ", more than "
-                + "a gzipped file of " + bytes(size) + " can hold (truncated or corrupt?)");
-        }
-        if (!gzipped && claimed != size - header)
-        {
-            throw new DataException(file, "the IDX header claims " + what + ", " + claimed + " bytes, but the file "
-                + "holds " + (size - header) + " after the header"
-                + (claimed > size - header ? " (truncated?)" : " (extra bytes after the data)"));
-        }
-    }
-
-    private static void expectMagic(final Path file, final int magic, final int expected) throws DataException
-    {
-        if (magic != expected)
-        {
-            final String kind = magic == IDX_IMAGES ? " (an IDX image file)"
-                : magic == IDX_LABELS ? " (an IDX label file)" : "";
-            throw new DataException(file, "not an IDX " + (expected == IDX_IMAGES ? "image" : "label")
-                + " file: magic number 0x" + String.format("%08x", magic) + kind + ", expected 0x"
-                + String.format("%08x", expected));
-        }
-    }
-
-    /** Reads what remains after the data of an IDX file: nothing, in a well-formed one. */
-    private static void expectEnd(final Path file, final Reader in, final String what) throws IOException
-    {
-        if (!in.atEnd())
-        {
-            throw new DataException(file, "more data than the IDX header's " + what);
-        }
-    }
-
-    private static float[][] idxImages(final Path file, final long size) throws IOException
-    {
-        final boolean[] gzipped = new boolean[1];
-        long images = 0;
-        long claimed = 0;
-        try (Reader in = openIdx(file, gzipped))
-        {
-            expectMagic(file, in.need(4).getInt(), IDX_IMAGES);
-            final ByteBuffer header = in.need(12);
-            images = Integer.toUnsignedLong(header.getInt());
-            final long height = Integer.toUnsignedLong(header.getInt());
-            final long width = Integer.toUnsignedLong(header.getInt());
-            final long pixels = height * width; // two unsigned 32-bit values: no overflow
-            if (images == 0 || pixels == 0)
-            {
-                throw new DataException(file, "holds no " + (images == 0 ? "image" : "pixel") + ": the IDX header "
-                    + "claims " + images + " images of " + height + "x" + width + " pixels");
-            }
-            final String what = images + (images == 1 ? " image" : " images") + " of " + height + "x" + width
-                + " pixels";
-            try
-            {
-                claimed = Math.multiplyExact(images, pixels);
-            }
-            catch (final ArithmeticException e)
-            {
-                claimed = Long.MAX_VALUE;
-            }
-            checkIdxClaim(file, size, gzipped[0], 16, claimed, what);
-            requireHeap(file, floatCopyBytes(images, pixels), what);
-            // one image at a time: a gzipped file's claim is believed only as far as its bytes really come
-            final List<float[]> rows = new ArrayList<>((int)Math.min(images, 1 << 16));
-            for (long i = 0; i < images; i++)
-            {
-                final float[] image = new float[(int)pixels];
-                for (int p = 0; p < image.length; )
-                {
-                    final int n = (int)Math.min(image.length - p, 1 << 15);
-                    final ByteBuffer chunk = in.need(n);
-                    for (final int end = p + n; p < end; p++)
-                    {
-                        image[p] = (chunk.get() & 0xFF) / 255.0f;
-                    }
-                }
-                rows.add(image);
-            }
-            expectEnd(file, in, what);
-            return rows.toArray(new float[0][]);
-        }
-        catch (final EOFException e)
-        {
-            throw new DataException(file, images == 0 ? "truncated IDX header" : "truncated: the IDX header claims "
-                + bytes(claimed) + " of pixels, the " + (gzipped[0] ? "gzipped " : "") + "file holds fewer");
-        }
-        catch (final ZipException e)
-        {
-            throw new DataException(file, "corrupt gzip data (" + e.getMessage() + ")");
-        }
-    }
-
-    private static int[] idxLabels(final Path file, final long size) throws IOException
-    {
-        final boolean[] gzipped = new boolean[1];
-        long count = -1;
-        try (Reader in = openIdx(file, gzipped))
-        {
-            expectMagic(file, in.need(4).getInt(), IDX_LABELS);
-            count = Integer.toUnsignedLong(in.need(4).getInt());
-            if (count == 0)
-            {
-                throw new DataException(file, "holds no label: the IDX header claims 0");
-            }
-            final String what = count + " labels";
-            checkIdxClaim(file, size, gzipped[0], 8, count, what);
-            requireHeap(file, Math.multiplyExact(count, 4L), what);
-            final List<int[]> chunks = new ArrayList<>();
-            int total = 0;
-            while (total < count)
-            {
-                // bounded growth: a chunk at a time, each only once its bytes have arrived
-                final int n = (int)Math.min(count - total, 1 << 15);
-                final ByteBuffer bytes = in.need(n);
-                final int[] chunk = new int[n];
-                for (int i = 0; i < n; i++)
-                {
-                    chunk[i] = bytes.get() & 0xFF;
-                }
-                chunks.add(chunk);
-                total += n;
-            }
-            expectEnd(file, in, what);
-            final int[] labels = new int[total];
-            int at = 0;
-            for (final int[] chunk : chunks)
-            {
-                System.arraycopy(chunk, 0, labels, at, chunk.length);
-                at += chunk.length;
-            }
-            return labels;
-        }
-        catch (final EOFException e)
-        {
-            throw new DataException(file, count < 0 ? "truncated IDX header" : "truncated: the IDX header claims "
-                + count + " labels, the " + (gzipped[0] ? "gzipped " : "") + "file holds fewer");
-        }
-        catch (final ZipException e)
-        {
-            throw new DataException(file, "corrupt gzip data (" + e.getMessage() + ")");
-        }
-    }
-
     // --- messages
-
-    /** @return how a non-finite value reads in a message. */
-    private static String nonFinite(final double v)
-    {
-        return Double.isNaN(v) ? "NaN" : Double.isInfinite(v) ? "infinite (" + v + ")" : v + ", beyond float32's range";
-    }
 
     /** @return the text as it may appear in a message: control characters as '?', at most {@code max} characters. */
     static String printable(final String text, final int max)
