@@ -176,6 +176,14 @@ final class CsvFiles
     private static float value(final Path file, final Line line, final int sample, final int j) throws DataException
     {
         final String cell = line.cells()[j];
+        if (isDecimal(cell)) // the common case first, with no message built
+        {
+            final float v = Float.parseFloat(cell);
+            if (!Float.isInfinite(v))
+            {
+                return v;
+            }
+        }
         final String where = "line " + line.number() + " (sample " + sample + "), value " + (j + 1);
         if (cell.isEmpty())
         {
@@ -190,12 +198,7 @@ final class CsvFiles
         {
             throw new DataException(file, where + " is '" + printable(cell, 40) + "', not a plain decimal number");
         }
-        final float v = Float.parseFloat(cell);
-        if (Float.isInfinite(v))
-        {
-            throw new DataException(file, where + " is " + cell + ", beyond float32's range");
-        }
-        return v;
+        throw new DataException(file, where + " is " + cell + ", beyond float32's range");
     }
 
     /**
