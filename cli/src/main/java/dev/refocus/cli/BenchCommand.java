@@ -40,24 +40,50 @@ final class BenchCommand implements Callable<Integer>
         description = "the method (default ${DEFAULT-VALUE})")
     Method method;
 
-    @Option(names = "--eta", defaultValue = "0.02", paramLabel = "ETA", description = "learning rate (default ${DEFAULT-VALUE})")
+    @Option(names = "--eta", defaultValue = "0.02", paramLabel = "ETA", converter = Values.Rate.class,
+        description = "learning rate, >= 0 (default ${DEFAULT-VALUE})")
     float eta;
 
     @Option(names = "--backends", split = ",", paramLabel = "NAME",
         description = "backends to time (default: every one that can run the model)")
     List<Options.Backend> backends;
 
-    @Option(names = "--seconds", defaultValue = "1", paramLabel = "S",
-        description = "measuring time per row, after as long a warm-up (default ${DEFAULT-VALUE})")
+    @Option(names = "--seconds", defaultValue = "1", paramLabel = "S", converter = Values.Seconds.class,
+        description = "measuring time per row, after as long a warm-up, in (0, 3600] (default ${DEFAULT-VALUE})")
     double seconds;
 
     @Override
     public Integer call() throws IOException
     {
         final Options.Loaded network = model.load();
-        final float[][] samples = inputs != null ? DataFiles.readInputs(inputs) : random(network.inputSize());
-        UsageException.checkData(network.inputSize(), network.classes(), samples, null);
-        run(network, samples, System.out);
+        step.checkFits(network);
+        if (backends != null)
+        {
+            for (final Options.Backend backend : backends)
+            {
+                backend.requireRuns(network);
+            }
+        }
+        final float[][] samples;
+        if (inputs != null)
+        {
+            final DataFiles.Inputs x = DataFiles.readInputs(inputs);
+            DataFiles.checkFits(network.file(), network.inputSize(), network.classes(), x, null);
+            samples = x.rows();
+        }
+        else
+        {
+            samples = random(network.inputSize());
+        }
+        try
+        {
+            run(network, samples, System.out);
+        }
+        catch (final ArithmeticException e)
+        {
+            throw new DataFiles.DataException(network.file() + ": the model's logits are not finite ("
+                + e.getMessage() + "): are its weights finite?");
+        }
         return 0;
     }
 
@@ -73,7 +99,7 @@ final class BenchCommand implements Callable<Integer>
             {
                 continue;
             }
-            try (Predictor predictor = backend.create(network, step.config(method, eta, 0.16f)))
+            try (Predictor predictor = Options.Step.create(backend, network, step.config(method, eta, 0.16f)))
             {
                 final Prediction p = predictor.newPrediction();
                 for (final String kind : new String[] {"plain", "certain", "uncertain"})

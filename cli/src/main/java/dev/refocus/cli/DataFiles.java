@@ -1,355 +1,430 @@
 package dev.refocus.cli;
 
-import java.io.BufferedReader;
-import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.zip.GZIPInputStream;
 
 /**
- * Reads samples and labels in the formats users have: NumPy {@code .npy} (float32 or float64 [N, features], integer
- * labels [N]), CSV (one sample or label per line, an optional header line), and the gzipped IDX files of
- * (Fashion-)MNIST (pixels scaled to [0, 1]). Every problem is a {@link DataException} that names the file.
+ * Reads samples and labels in the formats users have, chosen by the file's name: NumPy {@code .npy} ({@link
+ * NpyFiles}), CSV or text ({@link CsvFiles}) and the IDX files of (Fashion-)MNIST, gzipped or not ({@link IdxFiles}).
+ *
+ * <p>Nothing is taken on trust: every size a file claims is checked, with overflow-safe arithmetic, against the bytes
+ * the file really holds before anything of that size is allocated (a gzipped file's claim against the bytes that
+ * really arrive, memory growing only with them); data over {@link #MAX_BYTES}, or whose float copy does not fit the
+ * JVM's free heap, is refused with a message that says so. Values must be finite, CSV cells plain decimal numbers.
+ * Every problem is a {@link DataException} that names the file and, where there is one, the line or sample.
+ *
+ * <p><b>Note:</b> This class is stateless and thread-safe.
  */
 final class DataFiles
 {
-    private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
-    private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
-    private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
-    private static final int IDX_IMAGES = 0x00000803;
-    private static final int IDX_LABELS = 0x00000801;
+    /** The most bytes of data refocus reads from one file (or one gzipped file's content): 2 GiB. */
+    static final long MAX_BYTES = Integer.MAX_VALUE;
 
     private DataFiles()
     {
     }
 
-    /** A file that cannot be read as data: the CLI's exit code 3. */
+    /** A file that cannot be read as data, or data that does not fit the model: the CLI's exit code 3. */
     static final class DataException extends IOException
     {
         private static final long serialVersionUID = 1L;
 
+        /** @param message the whole message, naming the file. */
+        DataException(final String message)
+        {
+            super(message);
+        }
+
+        /** @param file the file; @param problem what is wrong with it: the message is "file: problem". */
         DataException(final Path file, final String problem)
         {
             super(file + ": " + problem);
         }
     }
 
-    /** @return one row of features per sample. */
-    static float[][] readInputs(final Path file) throws IOException
+    /**
+     * A backend's {@link ArithmeticException} (a NaN logit) on one sample, carried up to the command, which knows
+     * the files to name.
+     */
+    static final class NonFiniteLogits extends RuntimeException
     {
-        requireFile(file);
+        private static final long serialVersionUID = 1L;
+        private final int sample;
+
+        /** @param sample the sample's index; @param cause what the backend threw. */
+        NonFiniteLogits(final int sample, final ArithmeticException cause)
+        {
+            super(cause.getMessage(), cause);
+            this.sample = sample;
+        }
+
+        /** @return the bad input this is: the model gives no finite logits for a sample of these inputs. */
+        DataException named(final Path model, final Inputs inputs)
+        {
+            return new DataException(model + ": the model's logits for " + inputs.where(sample) + " of "
+                + inputs.file() + " are not finite (" + getMessage() + "): are its weights finite?");
+        }
+    }
+
+    /**
+     * Samples read from a file.
+     *
+     * @param file  the file.
+     * @param rows  one row of features per sample, all of one length.
+     * @param lines for a CSV file, the line of each sample (1-based); else null.
+     */
+    record Inputs(Path file, float[][] rows, int[] lines)
+    {
+        /** @return where sample {@code i} is in its file, for messages: "line 13 (sample 12)" or "sample 12". */
+        String where(final int i)
+        {
+            return DataFiles.where(lines, i);
+        }
+    }
+
+    /**
+     * Labels read from a file.
+     *
+     * @param file   the file.
+     * @param values one class index per sample, each &ge; 0.
+     * @param lines  for a CSV file, the line of each label (1-based); else null.
+     */
+    record Labels(Path file, int[] values, int[] lines)
+    {
+        /** @return where label {@code i} is in its file, for messages. */
+        String where(final int i)
+        {
+            return DataFiles.where(lines, i);
+        }
+    }
+
+    private static String where(final int[] lines, final int i)
+    {
+        return lines != null ? "line " + lines[i] + " (sample " + i + ")" : "sample " + i;
+    }
+
+    /**
+     * @param file .npy, .csv/.txt, or an IDX image file (its name holds "idx3"), gzipped or not.
+     * @return one row of finite features per sample, at least one sample.
+     * @throws IOException a {@link DataException} naming the file and the problem, or {@link NoSuchFileException}.
+     */
+    static Inputs readInputs(final Path file) throws IOException
+    {
+        final long size = requireDataFile(file);
         final String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".npy"))
         {
-            return npyMatrix(file);
+            return new Inputs(file, NpyFiles.samples(file, size), null);
         }
         if (name.endsWith(".csv") || name.endsWith(".txt"))
         {
-            return csv(file);
+            return CsvFiles.samples(file);
         }
         if (name.contains("idx3"))
         {
-            return idxImages(file);
+            return new Inputs(file, IdxFiles.images(file, size), null);
         }
-        throw new DataException(file, "unknown input format (expected .npy, .csv or a gzipped idx3 file)");
+        throw new DataException(file, "unknown input format (expected .npy, .csv, .txt or an idx3 file)");
     }
 
-    /** @return one class index per sample. */
-    static int[] readLabels(final Path file) throws IOException
+    /**
+     * @param file .npy, .csv/.txt, or an IDX label file (its name holds "idx1"), gzipped or not.
+     * @return one class index &ge; 0 per sample, at least one.
+     * @throws IOException a {@link DataException} naming the file and the problem, or {@link NoSuchFileException}.
+     */
+    static Labels readLabels(final Path file) throws IOException
     {
-        requireFile(file);
+        final long size = requireDataFile(file);
         final String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".npy"))
         {
-            return npyLabels(file);
+            return new Labels(file, NpyFiles.labels(file, size), null);
         }
         if (name.endsWith(".csv") || name.endsWith(".txt"))
         {
-            final float[][] rows = csv(file);
-            final int[] labels = new int[rows.length];
-            for (int i = 0; i < rows.length; i++)
-            {
-                if (rows[i].length != 1 || rows[i][0] != Math.rint(rows[i][0]))
-                {
-                    throw new DataException(file, "line " + (i + 1) + ": a label is one whole number per line");
-                }
-                labels[i] = (int)rows[i][0];
-            }
-            return labels;
+            return CsvFiles.labels(file);
         }
         if (name.contains("idx1"))
         {
-            return idxLabels(file);
+            return new Labels(file, IdxFiles.labels(file, size), null);
         }
-        throw new DataException(file, "unknown label format (expected .npy, .csv or a gzipped idx1 file)");
+        throw new DataException(file, "unknown label format (expected .npy, .csv, .txt or an idx1 file)");
     }
 
-    private static void requireFile(final Path file) throws IOException
+    /**
+     * Checks samples and labels against the model.
+     *
+     * @param model      the model file, for messages.
+     * @param inputSize  the model's number of input features.
+     * @param classes    the model's number of classes.
+     * @param inputs     the samples.
+     * @param labels     their labels, or null.
+     * @throws DataException if the samples' width, the labels' count or a label's range does not fit.
+     */
+    static void checkFits(final Path model, final int inputSize, final int classes, final Inputs inputs,
+        final Labels labels) throws DataException
     {
-        if (!Files.isRegularFile(file))
+        final int features = inputs.rows()[0].length;
+        if (features != inputSize)
+        {
+            throw new DataException(inputs.file() + ": its samples have " + features + " features, the model "
+                + model + " takes " + inputSize);
+        }
+        if (labels == null)
+        {
+            return;
+        }
+        if (labels.values().length != inputs.rows().length)
+        {
+            throw new DataException(labels.file() + " holds " + labels.values().length + " labels for the "
+                + inputs.rows().length + " samples of " + inputs.file());
+        }
+        for (int i = 0; i < labels.values().length; i++)
+        {
+            if (labels.values()[i] >= classes)
+            {
+                throw new DataException(labels.file(), labels.where(i) + ": label " + labels.values()[i]
+                    + " is outside the model's " + classes + " classes (0 to " + (classes - 1) + ")");
+            }
+        }
+    }
+
+    /**
+     * Refuses what is not a readable regular file, before opening it: a named pipe would block the open.
+     *
+     * @return the file's size.
+     */
+    static long requireFile(final Path file) throws IOException
+    {
+        final BasicFileAttributes attributes;
+        try
+        {
+            attributes = Files.readAttributes(file, BasicFileAttributes.class);
+        }
+        catch (final NoSuchFileException e)
         {
             throw new NoSuchFileException(file.toString(), null, "no such file");
         }
+        if (attributes.isDirectory())
+        {
+            throw new DataException(file + " is a directory");
+        }
+        if (!attributes.isRegularFile())
+        {
+            throw new DataException(file + " is not a regular file (a named pipe, socket or device?); refocus "
+                + "reads regular files only");
+        }
+        if (!Files.isReadable(file))
+        {
+            throw new AccessDeniedException(file.toString(), null, "permission denied");
+        }
+        return attributes.size();
     }
 
-    // --- NumPy: magic, version, header dict, little-endian data
-
-    private record Npy(String descr, long[] shape, ByteBuffer data)
+    static long requireDataFile(final Path file) throws IOException
     {
+        final long size = requireFile(file);
+        if (size == 0)
+        {
+            throw new DataException(file, "the file is empty");
+        }
+        if (size > MAX_BYTES)
+        {
+            throw new DataException(file, "the file has " + bytes(size) + "; refocus reads data files of at most "
+                + "2 GiB (split it)");
+        }
+        return size;
     }
 
-    private static Npy npy(final Path file) throws IOException
+    /**
+     * Refuses data whose copy in memory does not fit the JVM's free heap, instead of an OutOfMemoryError.
+     *
+     * @param bytes the heap the copy takes.
+     * @param what  what it is, for the message.
+     */
+    static void requireHeap(final Path file, final long bytes, final String what) throws DataException
     {
-        final ByteBuffer all = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
-        if (all.remaining() < 10 || all.get() != (byte)0x93 || all.get() != 'N' || all.get() != 'U'
-            || all.get() != 'M' || all.get() != 'P' || all.get() != 'Y')
+        final Runtime runtime = Runtime.getRuntime();
+        long free = runtime.maxMemory() - runtime.totalMemory() + runtime.freeMemory();
+        if (bytes > free)
         {
-            throw new DataException(file, "not a .npy file (bad magic)");
+            System.gc(); // what looks used may be garbage: count again before refusing
+            free = runtime.maxMemory() - runtime.totalMemory() + runtime.freeMemory();
         }
-        final int major = all.get();
-        all.get();
-        final long headerLength = major == 1 ? Short.toUnsignedInt(all.getShort()) : Integer.toUnsignedLong(all.getInt());
-        if (headerLength > all.remaining())
+        if (bytes > free)
         {
-            throw new DataException(file, "truncated .npy header");
+            throw new DataException(file, what + " take " + bytes(bytes) + " of memory as floats, more than the "
+                + bytes(free) + " the JVM has free (of at most " + bytes(runtime.maxMemory()) + "): give it more "
+                + "with java -Xmx, or use fewer samples");
         }
-        final byte[] headerBytes = new byte[(int)headerLength];
-        all.get(headerBytes);
-        final String header = new String(headerBytes, StandardCharsets.ISO_8859_1);
-        final Matcher descr = DESCR.matcher(header);
-        final Matcher fortran = FORTRAN.matcher(header);
-        final Matcher shape = SHAPE.matcher(header);
-        if (!descr.find() || !fortran.find() || !shape.find())
+    }
+
+    /** @return the heap a {@code float[rows][columns]} takes, conservatively (headers, references, padding). */
+    static long floatCopyBytes(final long rows, final long columns)
+    {
+        final long row = 16 + ((Math.multiplyExact(columns, 4L) + 7) & ~7L) + 8;
+        return Math.addExact(16, Math.multiplyExact(rows, row));
+    }
+
+    /** @return a size for messages: "812 bytes", "3.1 MiB", "2.0 GiB". */
+    static String bytes(final long n)
+    {
+        if (n < 1024)
         {
-            throw new DataException(file, "malformed .npy header: " + header.trim());
+            return n + " bytes";
         }
-        if (fortran.group(1).equals("True"))
+        final String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+        double v = n;
+        int u = -1;
+        while (v >= 1024 && u + 1 < units.length)
         {
-            throw new DataException(file, "Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
+            v /= 1024;
+            u++;
         }
-        final List<Long> dims = new ArrayList<>();
-        for (final String d : shape.group(1).split(","))
+        return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+    }
+
+    // --- little and big endian binary data, read in bounded chunks
+
+    /** Reads a stream through a fixed buffer: memory never grows with what the data claims. */
+    static final class Reader implements AutoCloseable
+    {
+        private final InputStream in;
+        private final ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
+        private long consumed;
+
+        Reader(final InputStream in, final ByteOrder order)
         {
-            if (!d.isBlank())
+            this.in = in;
+            buffer.order(order).limit(0);
+        }
+
+        /** @throws EOFException if the stream ends before {@code n} more bytes. */
+        ByteBuffer need(final int n) throws IOException
+        {
+            if (buffer.remaining() < n)
             {
-                dims.add(Long.parseLong(d.trim()));
-            }
-        }
-        final long[] dimensions = dims.stream().mapToLong(Long::longValue).toArray();
-        long count = 1;
-        for (final long d : dimensions)
-        {
-            count *= d;
-        }
-        final int itemSize = itemSize(file, descr.group(1));
-        if (count * itemSize != all.remaining())
-        {
-            throw new DataException(file, "the data holds " + all.remaining() + " bytes, the header says "
-                + count + " values of " + itemSize + " bytes (truncated file?)");
-        }
-        return new Npy(descr.group(1), dimensions, all.slice().order(ByteOrder.LITTLE_ENDIAN));
-    }
-
-    private static int itemSize(final Path file, final String descr) throws DataException
-    {
-        switch (descr)
-        {
-            case "<f4":
-            case "<i4":
-                return 4;
-            case "<f8":
-            case "<i8":
-                return 8;
-            case "|u1":
-            case "|i1":
-                return 1;
-            default:
-                throw new DataException(file, "unsupported dtype '" + descr
-                    + "' (inputs: float32 or float64; labels: int8, uint8, int32 or int64, little-endian)");
-        }
-    }
-
-    private static float[][] npyMatrix(final Path file) throws IOException
-    {
-        final Npy npy = npy(file);
-        if (npy.shape.length != 2)
-        {
-            throw new DataException(file, "inputs must be a 2-D array [samples, features], got shape "
-                + Arrays.toString(npy.shape));
-        }
-        if (!npy.descr.equals("<f4") && !npy.descr.equals("<f8"))
-        {
-            throw new DataException(file, "inputs must be float32 or float64, got dtype '" + npy.descr + "'");
-        }
-        final int rows = (int)npy.shape[0];
-        final int columns = (int)npy.shape[1];
-        final float[][] result = new float[rows][columns];
-        for (final float[] row : result)
-        {
-            for (int j = 0; j < columns; j++)
-            {
-                row[j] = npy.descr.equals("<f4") ? npy.data.getFloat() : (float)npy.data.getDouble();
-            }
-        }
-        return result;
-    }
-
-    private static int[] npyLabels(final Path file) throws IOException
-    {
-        final Npy npy = npy(file);
-        if (npy.shape.length != 1)
-        {
-            throw new DataException(file, "labels must be a 1-D array [samples], got shape "
-                + Arrays.toString(npy.shape));
-        }
-        final int[] labels = new int[(int)npy.shape[0]];
-        for (int i = 0; i < labels.length; i++)
-        {
-            final long value;
-            switch (npy.descr)
-            {
-                case "<i4":
-                    value = npy.data.getInt();
-                    break;
-                case "<i8":
-                    value = npy.data.getLong();
-                    break;
-                case "|u1":
-                    value = Byte.toUnsignedInt(npy.data.get());
-                    break;
-                case "|i1":
-                    value = npy.data.get();
-                    break;
-                default:
-                    throw new DataException(file, "labels must be integers, got dtype '" + npy.descr + "'");
-            }
-            if (value < 0 || value > Integer.MAX_VALUE)
-            {
-                throw new DataException(file, "label " + i + " is " + value);
-            }
-            labels[i] = (int)value;
-        }
-        return labels;
-    }
-
-    // --- CSV: numbers separated by commas, an optional header line
-
-    private static float[][] csv(final Path file) throws IOException
-    {
-        final List<float[]> rows = new ArrayList<>();
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8))
-        {
-            String line;
-            int number = 0;
-            while ((line = in.readLine()) != null)
-            {
-                number++;
-                if (line.isBlank())
+                buffer.compact();
+                while (buffer.position() < n)
                 {
-                    continue;
-                }
-                final String[] cells = line.split(",");
-                final float[] row = new float[cells.length];
-                try
-                {
-                    for (int j = 0; j < cells.length; j++)
+                    final int read = in.read(buffer.array(), buffer.position(), buffer.capacity() - buffer.position());
+                    if (read < 0)
                     {
-                        row[j] = Float.parseFloat(cells[j].trim());
+                        buffer.flip();
+                        throw new EOFException();
                     }
+                    buffer.position(buffer.position() + read);
                 }
-                catch (final NumberFormatException e)
-                {
-                    if (number == 1)
-                    {
-                        continue; // a header line
-                    }
-                    throw new DataException(file, "line " + number + ": not a number: " + e.getMessage());
-                }
-                if (!rows.isEmpty() && row.length != rows.get(0).length)
-                {
-                    throw new DataException(file, "line " + number + " has " + row.length + " values, the first row "
-                        + rows.get(0).length);
-                }
-                rows.add(row);
+                buffer.flip();
             }
+            consumed += n;
+            return buffer;
         }
-        if (rows.isEmpty())
-        {
-            throw new DataException(file, "no data");
-        }
-        return rows.toArray(new float[0][]);
-    }
 
-    // --- IDX (MNIST's format), gzipped
-
-    private static float[][] idxImages(final Path file) throws IOException
-    {
-        try (DataInputStream in = gunzip(file))
+        /** @return whether the stream holds no more byte. */
+        boolean atEnd() throws IOException
         {
-            expectMagic(file, in.readInt(), IDX_IMAGES);
-            final int count = in.readInt();
-            final int pixels = in.readInt() * in.readInt();
-            final byte[] row = new byte[pixels];
-            final float[][] images = new float[count][pixels];
-            for (final float[] image : images)
+            if (buffer.hasRemaining())
             {
-                in.readFully(row);
-                for (int i = 0; i < pixels; i++)
-                {
-                    image[i] = (row[i] & 0xFF) / 255.0f;
-                }
+                return false;
             }
-            return images;
-        }
-        catch (final EOFException e)
-        {
-            throw new DataException(file, "truncated IDX file");
-        }
-    }
-
-    private static int[] idxLabels(final Path file) throws IOException
-    {
-        try (DataInputStream in = gunzip(file))
-        {
-            expectMagic(file, in.readInt(), IDX_LABELS);
-            final int[] labels = new int[in.readInt()];
-            for (int i = 0; i < labels.length; i++)
+            final int b = in.read();
+            if (b < 0)
             {
-                labels[i] = in.readUnsignedByte();
+                return true;
             }
-            return labels;
+            buffer.clear();
+            buffer.put((byte)b).flip();
+            return false;
         }
-        catch (final EOFException e)
+
+        /** @return the bytes handed out so far. */
+        long consumed()
         {
-            throw new DataException(file, "truncated IDX file");
+            return consumed;
+        }
+
+        @Override
+        public void close() throws IOException
+        {
+            in.close();
         }
     }
 
-    private static DataInputStream gunzip(final Path file) throws IOException
+    // --- the number grammar of data files and options
+
+    /** @return whether the text is a plain decimal number: {@code [+-]?(digits[.digits]|.digits)([eE][+-]?digits)?}. */
+    static boolean isDecimal(final String s)
     {
-        final InputStream raw = Files.newInputStream(file);
-        return new DataInputStream(new GZIPInputStream(raw, 1 << 16));
+        final int n = s.length();
+        int i = 0;
+        if (i < n && (s.charAt(i) == '+' || s.charAt(i) == '-'))
+        {
+            i++;
+        }
+        final int integer = digits(s, i);
+        i += integer;
+        int fraction = 0;
+        if (i < n && s.charAt(i) == '.')
+        {
+            fraction = digits(s, i + 1);
+            if (fraction == 0)
+            {
+                return false;
+            }
+            i += 1 + fraction;
+        }
+        if (integer == 0 && fraction == 0)
+        {
+            return false;
+        }
+        if (i < n && (s.charAt(i) == 'e' || s.charAt(i) == 'E'))
+        {
+            i++;
+            if (i < n && (s.charAt(i) == '+' || s.charAt(i) == '-'))
+            {
+                i++;
+            }
+            final int exponent = digits(s, i);
+            if (exponent == 0)
+            {
+                return false;
+            }
+            i += exponent;
+        }
+        return i == n;
     }
 
-    private static void expectMagic(final Path file, final int magic, final int expected) throws DataException
+    private static int digits(final String s, final int from)
     {
-        if (magic != expected)
+        int i = from;
+        while (i < s.length() && s.charAt(i) >= '0' && s.charAt(i) <= '9')
         {
-            throw new DataException(file, "not an IDX file of the expected kind (magic 0x"
-                + Integer.toHexString(magic) + ", expected 0x" + Integer.toHexString(expected) + ")");
+            i++;
         }
+        return i - from;
+    }
+
+    // --- messages
+
+    /** @return the text as it may appear in a message: control characters as '?', at most {@code max} characters. */
+    static String printable(final String text, final int max)
+    {
+        final StringBuilder s = new StringBuilder();
+        for (int i = 0; i < text.length() && s.length() < max; i++)
+        {
+            final char c = text.charAt(i);
+            s.append(Character.isISOControl(c) || Character.isSurrogate(c) || c == '\uFFFD' ? '?' : c);
+        }
+        return text.length() > max ? s + "..." : s.toString();
     }
 }

@@ -9,6 +9,7 @@ import dev.refocus.ParameterSubset;
 import dev.refocus.Predictor;
 import dev.refocus.RefocusConfig;
 import dev.refocus.reference.ReferencePredictor;
+import dev.refocus.torch.Libtorch;
 import dev.refocus.torch.TorchModel;
 import dev.refocus.torch.TorchOptions;
 import dev.refocus.torch.TorchPredictor;
@@ -16,8 +17,12 @@ import dev.refocus.torch.TorchScriptImport;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /** Options that several commands share, as picocli mixins. */
 final class Options
@@ -33,21 +38,11 @@ final class Options
 
         Predictor create(final Loaded model, final RefocusConfig config)
         {
-            if (this == TORCH)
-            {
-                if (model.torch() == null)
-                {
-                    throw new UsageException("the torch backend needs a TorchScript model (.pt)");
-                }
-                return TorchPredictor.create(model.torch(), config, TorchOptions.defaults());
-            }
-            if (model.dense() == null)
-            {
-                throw new UsageException("the " + label() + " backend needs a dense network; this TorchScript module "
-                    + "is not a Sequential of Linear layers and activations: use --backend torch");
-            }
+            requireRuns(model);
             switch (this)
             {
+                case TORCH:
+                    return TorchPredictor.create(model.torch(), config, TorchOptions.defaults());
                 case NATIVE:
                     return NativePredictor.create(model.dense(), config);
                 case NATIVE_SHADOW:
@@ -62,6 +57,21 @@ final class Options
             return this == TORCH ? model.torch() != null : model.dense() != null;
         }
 
+        /** @throws UsageException if this backend cannot run the model, saying why. */
+        void requireRuns(final Loaded model)
+        {
+            if (this == TORCH && model.torch() == null)
+            {
+                throw new UsageException("the torch backend needs a TorchScript model (.pt); " + model.file()
+                    + " is read as safetensors");
+            }
+            if (this != TORCH && model.dense() == null)
+            {
+                throw new UsageException("the " + label() + " backend needs a dense network; " + model.file()
+                    + " is not a Sequential of Linear layers and activations: use --backend torch");
+            }
+        }
+
         String label()
         {
             return name().toLowerCase(Locale.ROOT).replace('_', '-');
@@ -71,8 +81,12 @@ final class Options
     /**
      * A loaded model: a dense network (safetensors, or a TorchScript MLP imported for the native backend), a
      * TorchScript module, or both.
+     *
+     * @param file  the model's file, for messages.
+     * @param dense the dense network, or null.
+     * @param torch the TorchScript module, or null.
      */
-    record Loaded(DenseNetwork dense, TorchModel torch)
+    record Loaded(Path file, DenseNetwork dense, TorchModel torch)
     {
         int inputSize()
         {
@@ -110,24 +124,41 @@ final class Options
                 "or a TorchScript file (.pt); a TorchScript MLP also runs on the native backend"})
         Path file;
 
-        @Option(names = "--activation", paramLabel = "NAME",
+        @Option(names = "--activation", paramLabel = "NAME", converter = Values.ActivationName.class,
             description = "safetensors: activation between layers (relu, tanh, identity); default: the file's "
                 + "metadata, else relu")
-        String activation;
+        Activation activation;
 
-        @Option(names = "--input-shape", split = ",", paramLabel = "D",
+        @Option(names = "--input-shape", split = ",", paramLabel = "D", converter = Values.Dimension.class,
             description = "TorchScript: the shape of one sample's input tensor, e.g. 1,1,28,28 (default: 1,features "
                 + "of an MLP)")
         long[] inputShape;
 
+        /**
+         * @return the model.
+         * @throws IOException    a missing or malformed model file (exit code 3).
+         * @throws UsageException an option that does not fit this kind of model (exit code 2).
+         */
         Loaded load() throws IOException
         {
+            DataFiles.requireFile(file);
             final String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
             if (!name.endsWith(".pt") && !name.endsWith(".pth"))
             {
-                return new Loaded(activation == null ? DenseNetwork.load(file)
-                    : DenseNetwork.load(file, Activation.parse(activation)), null);
+                if (inputShape != null)
+                {
+                    throw new UsageException("--input-shape applies to TorchScript models (.pt); " + file
+                        + " is read as safetensors");
+                }
+                return new Loaded(file, activation == null ? DenseNetwork.load(file)
+                    : DenseNetwork.load(file, activation), null);
             }
+            if (activation != null)
+            {
+                throw new UsageException("--activation applies to safetensors models; a TorchScript model (" + file
+                    + ") has its own");
+            }
+            Libtorch.logLevel(torchLogLevel());
             DenseNetwork dense = null;
             try
             {
@@ -137,34 +168,95 @@ final class Options
             {
                 if (inputShape == null)
                 {
+                    // a module that is not an MLP needs its input shape, a file that is not TorchScript does not
+                    requireTorchScript(file);
                     throw new UsageException(file + " is not a TorchScript MLP (" + notAnMlp.getMessage()
                         + "): give its input shape with --input-shape");
                 }
             }
             final long[] shape = inputShape != null ? inputShape : new long[] {1, dense.inputSize()};
-            return new Loaded(dense, TorchModel.load(file, shape));
+            try
+            {
+                return new Loaded(file, dense, TorchModel.load(file, shape));
+            }
+            catch (final IllegalArgumentException e)
+            {
+                if (inputShape == null)
+                {
+                    throw new ModelFormatException(e.getMessage()); // an MLP that fails on its own input shape
+                }
+                throw new UsageException("--input-shape " + join(inputShape) + " does not fit the model: "
+                    + e.getMessage());
+            }
         }
+
+        /** @throws ModelFormatException if the file is not TorchScript, or not a model refocus can run. */
+        private static void requireTorchScript(final Path file) throws IOException
+        {
+            try
+            {
+                TorchModel.load(file, new long[] {1, 1});
+            }
+            catch (final IllegalArgumentException e)
+            {
+                // TorchScript whose forward pass fails on [1, 1]: it takes another shape
+            }
+        }
+
+        private static String join(final long[] values)
+        {
+            final StringBuilder s = new StringBuilder();
+            for (final long v : values)
+            {
+                s.append(s.length() > 0 ? "," : "").append(v);
+            }
+            return s.toString();
+        }
+    }
+
+    /**
+     * @return the libtorch log level for the command line: errors only, so that libtorch's warnings (NNPACK's on
+     * CPUs it does not take) do not bury refocus's output; {@code TORCH_CPP_LOG_LEVEL} (INFO, WARNING, ERROR, FATAL
+     * or 0 to 3), libtorch's own variable, brings them back.
+     */
+    static int torchLogLevel()
+    {
+        final String level = System.getenv("TORCH_CPP_LOG_LEVEL");
+        if (level != null)
+        {
+            final int i = List.of("INFO", "WARNING", "ERROR", "FATAL").indexOf(level.trim().toUpperCase(Locale.ROOT));
+            if (i >= 0)
+            {
+                return i;
+            }
+            if (level.trim().matches("[0-3]"))
+            {
+                return Integer.parseInt(level.trim());
+            }
+        }
+        return 2;
     }
 
     /** How refocus adapts, except the method, the rate and the threshold, which tune sweeps. */
     static final class Step
     {
-        @Option(names = "--focus", paramLabel = "N", defaultValue = "2",
-            description = "number of focus classes n_f (default ${DEFAULT-VALUE})")
+        @Option(names = "--focus", paramLabel = "N", defaultValue = "2", converter = Values.FocusClasses.class,
+            description = "number of focus classes n_f, >= 2 and fewer than the classes (default ${DEFAULT-VALUE})")
         int focus;
 
-        @Option(names = "--steps", paramLabel = "T", defaultValue = "1", description = "SGD steps T (default ${DEFAULT-VALUE})")
+        @Option(names = "--steps", paramLabel = "T", defaultValue = "1", converter = Values.Steps.class,
+            description = "SGD steps T, >= 1 (default ${DEFAULT-VALUE})")
         int steps;
 
-        @Option(names = "--clip", paramLabel = "C", defaultValue = "1",
+        @Option(names = "--clip", paramLabel = "C", defaultValue = "1", converter = Values.ClipNorm.class,
             description = "clip the gradient to this L2 norm, 0 = off (default ${DEFAULT-VALUE})")
         float clip;
 
-        @Option(names = "--adapt", paramLabel = "WHICH", defaultValue = "all",
+        @Option(names = "--adapt", paramLabel = "WHICH", defaultValue = "all", converter = Values.Subset.class,
             description = "parameters that adapt: all, head, biases, or last:K (default ${DEFAULT-VALUE})")
-        String adapt;
+        ParameterSubset adapt;
 
-        @Option(names = "--candidates", paramLabel = "C", split = ",",
+        @Option(names = "--candidates", paramLabel = "C", split = ",", converter = Values.ClassIndex.class,
             description = "restrict the answer to these classes, e.g. 0,3,5")
         int[] candidates;
 
@@ -172,50 +264,101 @@ final class Options
             description = "native, native_shadow, reference or torch (default: native where it can run, else torch)")
         Backend backend;
 
-        /** @return the predictor of the chosen backend, or of the model's default one. */
+        /**
+         * Checks the options that depend on the model, before any data is read.
+         *
+         * @throws UsageException naming the option that does not fit.
+         */
+        void checkFits(final Loaded model)
+        {
+            final int classes = model.classes();
+            if (candidates != null)
+            {
+                final Set<Integer> seen = new HashSet<>();
+                for (final int c : candidates)
+                {
+                    if (c >= classes)
+                    {
+                        throw new UsageException("--candidates: class " + c + " is out of range: the model "
+                            + model.file() + " has " + classes + " classes (0 to " + (classes - 1) + ")");
+                    }
+                    if (!seen.add(c))
+                    {
+                        throw new UsageException("--candidates: class " + c + " appears twice");
+                    }
+                }
+            }
+            final int pool = candidates != null ? candidates.length : classes;
+            if (focus >= pool)
+            {
+                throw new UsageException("--focus " + focus + " must be fewer than the "
+                    + (candidates != null ? pool + " candidate classes" : "model's " + classes + " classes"));
+            }
+            (backend != null ? backend : model.defaultBackend()).requireRuns(model);
+            try
+            {
+                config(Method.IFO_WEIGHTED, 0.0f, 0.0f).checkFits(classes, model.layers());
+            }
+            catch (final IllegalArgumentException e)
+            {
+                throw new UsageException("--adapt does not fit the model " + model.file() + ": " + e.getMessage());
+            }
+        }
+
+        /**
+         * @return the predictor of the chosen backend, or of the model's default one.
+         * @throws UsageException if the options do not fit the model (the backend found out).
+         */
         Predictor create(final Loaded model, final RefocusConfig config)
         {
-            return (backend != null ? backend : model.defaultBackend()).create(model, config);
+            return create(backend != null ? backend : model.defaultBackend(), model, config);
+        }
+
+        /**
+         * @return the predictor of the given backend.
+         * @throws UsageException if the options do not fit the model (the backend found out).
+         */
+        static Predictor create(final Backend backend, final Loaded model, final RefocusConfig config)
+        {
+            try
+            {
+                return backend.create(model, config);
+            }
+            catch (final IllegalArgumentException e)
+            {
+                throw new UsageException("the options do not fit the model " + model.file() + ": " + e.getMessage());
+            }
         }
 
         RefocusConfig config(final Method method, final float eta, final float threshold)
         {
             final RefocusConfig.Builder b = RefocusConfig.builder(eta).method(method).marginThreshold(threshold)
-                .focusClasses(focus).steps(steps).clipNorm(clip).parameters(subset());
+                .focusClasses(focus).steps(steps).clipNorm(clip).parameters(adapt);
             if (candidates != null)
             {
                 b.candidates(candidates);
             }
             return b.build();
         }
+    }
 
-        private ParameterSubset subset()
+    /**
+     * Checks a file the command will write, before any work: a directory or a missing folder is bad usage.
+     *
+     * @param option the option that names it, for the message.
+     * @throws UsageException if it cannot be a file to write.
+     */
+    static void requireWritable(final String option, final Path file)
+    {
+        if (Files.isDirectory(file))
         {
-            final String a = adapt.trim().toLowerCase(Locale.ROOT);
-            if (a.equals("all"))
-            {
-                return ParameterSubset.all();
-            }
-            if (a.equals("head"))
-            {
-                return ParameterSubset.head();
-            }
-            if (a.equals("biases"))
-            {
-                return ParameterSubset.biases();
-            }
-            if (a.startsWith("last:"))
-            {
-                try
-                {
-                    return ParameterSubset.lastLayers(Integer.parseInt(a.substring(5)));
-                }
-                catch (final NumberFormatException e)
-                {
-                    // falls through to the error below
-                }
-            }
-            throw new IllegalArgumentException("--adapt takes all, head, biases or last:K, got '" + adapt + "'");
+            throw new UsageException(file + " is a directory (" + option + " takes a file to write)");
+        }
+        final Path parent = file.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent))
+        {
+            throw new UsageException("cannot write " + file + " (" + option + "): " + (Files.exists(parent)
+                ? parent + " is not a directory" : "no such directory " + parent));
         }
     }
 }

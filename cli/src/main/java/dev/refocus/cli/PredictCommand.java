@@ -41,12 +41,12 @@ final class PredictCommand implements Callable<Integer>
         description = "IFO_WEIGHTED, IFO, DOFO, CROSS_ENTROPY or ENTROPY (default ${DEFAULT-VALUE})")
     Method method;
 
-    @Option(names = "--eta", required = true, paramLabel = "ETA",
-        description = "learning rate (model-specific: find it with tune)")
+    @Option(names = "--eta", required = true, paramLabel = "ETA", converter = Values.Rate.class,
+        description = "learning rate, >= 0 (model-specific: find it with tune)")
     float eta;
 
-    @Option(names = {"-d", "--threshold"}, paramLabel = "D", defaultValue = "0.16",
-        description = "margin threshold d: a sample adapts when p1 - p2 < d (default ${DEFAULT-VALUE})")
+    @Option(names = {"-d", "--threshold"}, paramLabel = "D", defaultValue = "0.16", converter = Values.Threshold.class,
+        description = "margin threshold d in [0, 1]: a sample adapts when p1 - p2 < d (default ${DEFAULT-VALUE})")
     float threshold;
 
     @Option(names = "--format", defaultValue = "CSV", paramLabel = "FORMAT",
@@ -59,20 +59,40 @@ final class PredictCommand implements Callable<Integer>
     @Override
     public Integer call() throws IOException
     {
-        final Options.Loaded network = model.load();
-        final float[][] samples = DataFiles.readInputs(inputs);
-        UsageException.checkData(network.inputSize(), network.classes(), samples, null);
-        try (PrintWriter out = output == null
-            ? new PrintWriter(new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8)))
-            : new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8));
-            Predictor predictor = step.create(network, step.config(method, eta, threshold)))
+        if (output != null)
         {
-            write(predictor, samples, format, out);
+            Options.requireWritable("--output", output);
+        }
+        final Options.Loaded network = model.load();
+        step.checkFits(network);
+        final DataFiles.Inputs samples = DataFiles.readInputs(inputs);
+        DataFiles.checkFits(network.file(), network.inputSize(), network.classes(), samples, null);
+        try (Predictor predictor = step.create(network, step.config(method, eta, threshold));
+            PrintWriter out = output == null
+                ? new PrintWriter(new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8)))
+                : new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8)))
+        {
+            try
+            {
+                write(predictor, samples.rows(), format, out);
+            }
+            catch (final DataFiles.NonFiniteLogits e)
+            {
+                throw e.named(network.file(), samples);
+            }
+            if (output != null && out.checkError())
+            {
+                throw new IOException("cannot write " + output + " (disk full?)");
+            }
         }
         return 0;
     }
 
-    /** Predicts every sample and writes one row each. */
+    /**
+     * Predicts every sample and writes one row each.
+     *
+     * @throws DataFiles.NonFiniteLogits if the model's logits for a sample are NaN.
+     */
     static void write(final Predictor predictor, final float[][] samples, final Format format, final PrintWriter out)
     {
         final Prediction p = predictor.newPrediction();
@@ -82,7 +102,14 @@ final class PredictCommand implements Callable<Integer>
         }
         for (int i = 0; i < samples.length; i++)
         {
-            predictor.predict(samples[i], p);
+            try
+            {
+                predictor.predict(samples[i], p);
+            }
+            catch (final ArithmeticException e)
+            {
+                throw new DataFiles.NonFiniteLogits(i, e);
+            }
             if (format == Format.CSV)
             {
                 out.printf(Locale.ROOT, "%d,%d,%d,%b,%.6f%n", i, p.initialClass(), p.finalClass(), p.adapted(),

@@ -11,6 +11,8 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -21,13 +23,19 @@ import java.util.concurrent.Callable;
  * The {@code refocus} command. Without a subcommand it runs the shipped example end to end: {@code tune} on the
  * Fashion-MNIST test subset, then {@code predict} with the best weighted-iFo rate, then {@code bench}.
  *
- * <p>Exit codes: 0 success; 1 an unexpected failure; 2 bad usage (unknown option, missing or malformed value);
- * 3 bad input (a missing or malformed model or data file, data that does not fit the model, labels out of range).
+ * <p>Exit codes: 0 success; 1 an unexpected failure; 2 bad usage (an unknown option, a missing, malformed or
+ * out-of-range option value, an option that does not fit the model, an output path that cannot be written); 3 bad
+ * input (a missing or malformed model or data file, data that does not fit the model, labels out of range).
+ * Messages name the file, and the line or sample, and what is wrong; only an unexpected failure prints a stack trace.
  */
 @Command(name = "refocus", mixinStandardHelpOptions = true, version = "refocus 0.1.0",
     subcommands = {PredictCommand.class, TuneCommand.class, BenchCommand.class},
     description = {"Focus on likely classes: refine a classifier's uncertain predictions at inference time.",
-        "Without a command: tune, predict and bench on the shipped Fashion-MNIST example."})
+        "Without a command: tune, predict and bench on the shipped Fashion-MNIST example."},
+    exitCodeListHeading = "%\nExit codes:%\n",
+    exitCodeList = {"0:success", "1:an unexpected failure",
+        "2:bad usage: an unknown option, a bad option value, an output path that cannot be written",
+        "3:bad input: a missing or malformed model or data file, data that does not fit the model"})
 public final class RefocusCli implements Callable<Integer>
 {
     static final int EXIT_FAILURE = 1;
@@ -43,7 +51,19 @@ public final class RefocusCli implements Callable<Integer>
 
     public static void main(final String[] args)
     {
-        System.exit(commandLine().execute(args));
+        int code;
+        try
+        {
+            code = commandLine().execute(args);
+        }
+        catch (final OutOfMemoryError e)
+        {
+            // data files are checked against the heap before they are read; this is what remains
+            System.err.println("refocus: out of memory (the JVM may use " + DataFiles.bytes(
+                Runtime.getRuntime().maxMemory()) + "): give it more with java -Xmx, or use fewer samples");
+            code = EXIT_FAILURE;
+        }
+        System.exit(code);
     }
 
     /** @return the configured command line: case-insensitive enums, clear errors, our exit codes. */
@@ -51,19 +71,40 @@ public final class RefocusCli implements Callable<Integer>
     {
         final CommandLine cli = new CommandLine(new RefocusCli());
         cli.setCaseInsensitiveEnumValuesAllowed(true);
-        cli.setExecutionExceptionHandler((e, line, parsed) ->
-        {
-            line.getErr().println("refocus: " + message(e));
-            return badInput(e) ? EXIT_BAD_INPUT : EXIT_FAILURE;
-        });
+        cli.setExecutionExceptionHandler(RefocusCli::handle);
         return cli;
     }
 
-    private static boolean badInput(final Exception e)
+    /** Maps what a command threw to a message and an exit code: 2 bad usage, 3 bad input, 1 anything else. */
+    private static int handle(final Exception e, final CommandLine line, final CommandLine.ParseResult parsed)
+        throws Exception
     {
-        return e instanceof NoSuchFileException || e instanceof ModelFormatException
-            || e instanceof DataFiles.DataException || e instanceof UsageException
-            || e instanceof IllegalArgumentException;
+        if (e instanceof UsageException)
+        {
+            // reported as picocli reports the usage errors it finds itself: the message, then the usage
+            return line.getParameterExceptionHandler().handleParseException(
+                new CommandLine.ParameterException(line, e.getMessage()), parsed.originalArgs().toArray(new String[0]));
+        }
+        final PrintWriter err = line.getErr();
+        if (isBadInput(e))
+        {
+            err.println("refocus: " + message(e));
+            return EXIT_BAD_INPUT;
+        }
+        if (e instanceof IOException)
+        {
+            err.println("refocus: " + message(e));
+            return EXIT_FAILURE;
+        }
+        err.println("refocus: unexpected error: " + e);
+        e.printStackTrace(err);
+        return EXIT_FAILURE;
+    }
+
+    private static boolean isBadInput(final Exception e)
+    {
+        return e instanceof NoSuchFileException || e instanceof AccessDeniedException
+            || e instanceof ModelFormatException || e instanceof DataFiles.DataException;
     }
 
     private static String message(final Exception e)
@@ -72,20 +113,32 @@ public final class RefocusCli implements Callable<Integer>
         {
             return "no such file: " + ((NoSuchFileException)e).getFile();
         }
+        if (e instanceof FileSystemException)
+        {
+            final FileSystemException f = (FileSystemException)e;
+            return f.getFile() + ": " + (f.getReason() != null ? f.getReason() : e.getClass().getSimpleName());
+        }
         return e.getMessage() != null ? e.getMessage() : e.toString();
     }
 
     @Override
     public Integer call() throws IOException
     {
+        if (Files.exists(out) && !Files.isDirectory(out))
+        {
+            throw new UsageException("--out " + out + " is not a directory");
+        }
         Files.createDirectories(out);
         final Path modelFile = example.resolve("mlp-784-512-256-10.safetensors");
         final Path images = example.resolve("test-3000-images-idx3-ubyte.gz");
         final Path labels = example.resolve("test-3000-labels-idx1-ubyte.gz");
-        final Options.Loaded network = new Options.Loaded(DenseNetwork.load(modelFile), null);
-        final float[][] x = DataFiles.readInputs(images);
-        final int[] y = DataFiles.readLabels(labels);
-        UsageException.checkData(network.inputSize(), network.classes(), x, y);
+        DataFiles.requireFile(modelFile);
+        final Options.Loaded network = new Options.Loaded(modelFile, DenseNetwork.load(modelFile), null);
+        final DataFiles.Inputs inputs = DataFiles.readInputs(images);
+        final DataFiles.Labels classes = DataFiles.readLabels(labels);
+        DataFiles.checkFits(modelFile, network.inputSize(), network.classes(), inputs, classes);
+        final float[][] x = inputs.rows();
+        final int[] y = classes.values();
         System.out.println("refocus example: " + network + " on " + x.length + " Fashion-MNIST test images ("
             + example + ")");
 

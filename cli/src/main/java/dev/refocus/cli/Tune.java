@@ -60,6 +60,7 @@ final class Tune
      * @param labels     their classes.
      * @param progress   told the number of samples done after each sample (for a progress bar).
      * @return one row per method, threshold and rate, in that order.
+     * @throws DataFiles.NonFiniteLogits if the model's logits for a sample are NaN.
      */
     static List<Row> sweep(final PredictorFactory factory, final List<Method> methods, final float[] etas,
         final float[] thresholds, final float[][] inputs, final int[] labels, final IntConsumer progress)
@@ -87,7 +88,14 @@ final class Tune
                 final int[] finals = new int[etas.length];
                 for (int i = 0; i < inputs.length; i++)
                 {
-                    predictor.sweep(inputs[i], etas, maxThreshold, out, finals);
+                    try
+                    {
+                        predictor.sweep(inputs[i], etas, maxThreshold, out, finals);
+                    }
+                    catch (final ArithmeticException e)
+                    {
+                        throw new DataFiles.NonFiniteLogits(i, e);
+                    }
                     final boolean before = out.initialClass() == labels[i];
                     correctPlain += before ? 1 : 0;
                     for (int t = 0; t < thresholds.length; t++)

@@ -45,12 +45,13 @@ final class TuneCommand implements Callable<Integer>
         description = "methods to compare (default ${DEFAULT-VALUE})")
     List<Method> methods;
 
-    @Option(names = "--etas", split = ",", paramLabel = "ETA",
-        description = "learning rates (default: the paper's grid 5e-6 * 2^k, k = 0..19)")
+    @Option(names = "--etas", split = ",", paramLabel = "ETA", converter = Values.Rate.class,
+        description = "learning rates, each >= 0 (default: the paper's grid 5e-6 * 2^k, k = 0..19)")
     float[] etas;
 
     @Option(names = {"-d", "--thresholds"}, split = ",", paramLabel = "D", defaultValue = "0.16",
-        description = "margin thresholds d to compare (default ${DEFAULT-VALUE})")
+        converter = Values.Threshold.class,
+        description = "margin thresholds d in [0, 1] to compare (default ${DEFAULT-VALUE})")
     float[] thresholds;
 
     @Option(names = "--json", paramLabel = "FILE", defaultValue = "tune.json",
@@ -67,15 +68,37 @@ final class TuneCommand implements Callable<Integer>
     @Override
     public Integer call() throws IOException
     {
+        checkOutputs();
         final Options.Loaded network = model.load();
-        final float[][] x = DataFiles.readInputs(inputs);
-        final int[] y = DataFiles.readLabels(labels);
-        UsageException.checkData(network.inputSize(), network.classes(), x, y);
-        final List<Tune.Row> rows = run(network, x, y, System.out, System.err);
+        step.checkFits(network);
+        final DataFiles.Inputs x = DataFiles.readInputs(inputs);
+        final DataFiles.Labels y = DataFiles.readLabels(labels);
+        DataFiles.checkFits(network.file(), network.inputSize(), network.classes(), x, y);
+        final List<Tune.Row> rows;
+        try
+        {
+            rows = run(network, x.rows(), y.values(), System.out, System.err);
+        }
+        catch (final DataFiles.NonFiniteLogits e)
+        {
+            throw e.named(network.file(), x);
+        }
         writeJson(rows, json);
         writePlot(rows, plot);
         System.out.println("wrote " + json + " and " + plot);
         return 0;
+    }
+
+    /** Checks what the sweep will write before it runs: a sweep is too long to lose to a bad path. */
+    void checkOutputs()
+    {
+        final String name = plot.getFileName() == null ? "" : plot.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (!name.endsWith(".png") && !name.endsWith(".svg"))
+        {
+            throw new UsageException("--plot takes a .png or .svg file, got " + plot);
+        }
+        Options.requireWritable("--json", json);
+        Options.requireWritable("--plot", plot);
     }
 
     /** Sweeps and prints the table and the best setting. */
@@ -141,6 +164,10 @@ final class TuneCommand implements Callable<Integer>
             }
             w.println("  ]");
             w.println("}");
+            if (w.checkError())
+            {
+                throw new IOException("cannot write " + file + " (disk full?)");
+            }
         }
     }
 
@@ -189,13 +216,9 @@ final class TuneCommand implements Callable<Integer>
         {
             VectorGraphicsEncoder.saveVectorGraphic(chart, base, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
         }
-        else if (name.endsWith(".png"))
-        {
-            BitmapEncoder.saveBitmap(chart, base, BitmapEncoder.BitmapFormat.PNG);
-        }
         else
         {
-            throw new UsageException("--plot takes a .png or .svg file, got " + file);
+            BitmapEncoder.saveBitmap(chart, base, BitmapEncoder.BitmapFormat.PNG); // the name was checked before
         }
     }
 

@@ -12,10 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -46,31 +43,15 @@ class RefocusCliTest
     static void load() throws IOException
     {
         network = DenseNetwork.load(Path.of(MODEL));
-        images = DataFiles.readInputs(Path.of(IMAGES));
-        labels = DataFiles.readLabels(Path.of(LABELS));
+        images = DataFiles.readInputs(Path.of(IMAGES)).rows();
+        labels = DataFiles.readLabels(Path.of(LABELS)).values();
     }
 
     /** Runs the command line; returns {exit code, stdout, stderr}. */
     private static Object[] run(final String... args)
     {
-        final PrintStream stdout = System.out;
-        final PrintStream stderr = System.err;
-        final ByteArrayOutputStream out = new ByteArrayOutputStream();
-        final ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try
-        {
-            final CommandLine cli = RefocusCli.commandLine();
-            cli.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
-            final int code = cli.execute(args);
-            return new Object[] {code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
-        }
-        finally
-        {
-            System.setOut(stdout);
-            System.setErr(stderr);
-        }
+        final Cli.Result r = Cli.run(args);
+        return new Object[] {r.code(), r.out(), r.err()};
     }
 
     @Test
@@ -112,7 +93,7 @@ class RefocusCliTest
         final int[] y = Arrays.copyOf(labels, 400);
         final Options.Step step = new Options.Step();
         CommandLine.populateCommand(step);
-        final Options.Loaded model = new Options.Loaded(network, null);
+        final Options.Loaded model = new Options.Loaded(Path.of(MODEL), network, null);
         for (final Options.Backend backend : List.of(Options.Backend.NATIVE, Options.Backend.NATIVE_SHADOW,
             Options.Backend.REFERENCE))
         {
@@ -168,25 +149,32 @@ class RefocusCliTest
         assertError(2, "Invalid value", "predict", "-m", MODEL, "-i", IMAGES, "--eta", "fast");
         assertError(3, "no such file: nowhere.safetensors", "predict", "-m", "nowhere.safetensors", "-i", IMAGES,
             "--eta", "0.1");
-        assertError(3, "inputs have 784 features, the model takes 10", "predict", "-m", tinyModel(), "-i", IMAGES,
-            "--eta", "0.1");
+        assertError(3, "x.csv: its samples have 784 features, the model", "predict", "-m", tinyModel(), "-i",
+            csv784(), "--eta", "0.1");
         final Path labels = dir.resolve("labels.csv");
         Files.writeString(labels, "1\n2\n11\n");
-        final Path inputs = dir.resolve("x.csv");
+        final Path inputs = dir.resolve("x10.csv");
         Files.writeString(inputs, "a,b,c,d,e,f,g,h,i,j\n" + "0,0,0,0,0,0,0,0,0,1\n".repeat(3));
-        assertError(3, "label 2 is 11, outside the model's 3 classes", "tune", "-m", tinyModel(), "-i",
-            inputs.toString(), "-l", labels.toString(), "--json", dir.resolve("t.json").toString(), "--plot",
-            dir.resolve("t.png").toString());
-        assertError(3, "learning rate must be finite and >= 0, got -1.0", "predict", "-m", MODEL, "-i", IMAGES,
-            "--eta", "-1");
-        assertError(3, "--adapt takes all, head, biases or last:K", "predict", "-m", MODEL, "-i", IMAGES,
-            "--eta", "0.1", "--adapt", "some");
-        assertError(3, "--plot takes a .png or .svg file", "tune", "-m", MODEL, "-i", IMAGES, "-l", LABELS,
+        assertError(3, "labels.csv: line 3 (sample 2): label 11 is outside the model's 3 classes", "tune", "-m",
+            tinyModel(), "-i", inputs.toString(), "-l", labels.toString(), "--json", dir.resolve("t.json").toString(),
+            "--plot", dir.resolve("t.png").toString());
+        assertError(2, "the learning rate must be >= 0, got -1", "predict", "-m", MODEL, "-i", IMAGES, "--eta", "-1");
+        assertError(2, "expected all, head, biases or last:K", "predict", "-m", MODEL, "-i", IMAGES, "--eta", "0.1",
+            "--adapt", "some");
+        assertError(2, "--plot takes a .png or .svg file", "tune", "-m", MODEL, "-i", IMAGES, "-l", LABELS,
             "--etas", "0.1", "--methods", "ifo", "--json", dir.resolve("t.json").toString(), "--plot",
             dir.resolve("t.gif").toString());
         final Path npy = dir.resolve("bad.npy");
         Files.write(npy, new byte[] {1, 2, 3});
         assertError(3, "not a .npy file", "predict", "-m", MODEL, "-i", npy.toString(), "--eta", "0.1");
+    }
+
+    /** @return a CSV file of one sample of 784 zeros. */
+    private String csv784() throws IOException
+    {
+        final Path file = dir.resolve("x.csv");
+        Files.writeString(file, "0,".repeat(783) + "0\n");
+        return file.toString();
     }
 
     @Test
@@ -221,9 +209,9 @@ class RefocusCliTest
         r = run("predict", "-m", cnn, "-i", images.toString(), "--eta", "0.5", "--input-shape", "1,1,8,8");
         assertEquals(0, r[0], (String)r[2]);
         assertEquals(21, ((String)r[1]).lines().count());
-        assertError(3, "give its input shape with --input-shape", "predict", "-m", cnn, "-i", images.toString(),
+        assertError(2, "give its input shape with --input-shape", "predict", "-m", cnn, "-i", images.toString(),
             "--eta", "0.5");
-        assertError(3, "the native backend needs a dense network", "predict", "-m", cnn, "-i", images.toString(),
+        assertError(2, "the native backend needs a dense network", "predict", "-m", cnn, "-i", images.toString(),
             "--eta", "0.5", "--input-shape", "1,1,8,8", "--backend", "native");
     }
 

@@ -1,6 +1,9 @@
 package dev.refocus.torch;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 
 import java.io.IOException;
@@ -45,6 +48,39 @@ public final class Libtorch
                     Loader.load(torch.class);
                     loaded = true;
                 }
+            }
+        }
+    }
+
+    /**
+     * Sets the level of libtorch's C++ log (c10's {@code caffe2_log_level}, one for the whole process), loading
+     * libtorch first: messages below it are dropped. Among them are the warnings libtorch writes straight to the process's stderr, such as
+     * {@code [W NNPACK.cpp:56] Could not initialize NNPACK! Reason: Unsupported hardware.} at every convolution on
+     * a CPU that NNPACK does not take, and {@code TORCH_WARN}s. libtorch reads the environment variable
+     * {@code TORCH_CPP_LOG_LEVEL} only when Python initialises it, so in a JVM the level is set this way.
+     *
+     * @param level 0 info, 1 warning (libtorch's default), 2 error, 3 fatal.
+     * @throws IllegalArgumentException if the level is not 0 to 3.
+     */
+    public static void logLevel(final int level)
+    {
+        if (level < 0 || level > 3)
+        {
+            throw new IllegalArgumentException("libtorch log level must be 0 to 3, got " + level);
+        }
+        load();
+        synchronized (Libtorch.class)
+        {
+            // JavaCPP maps no setter of the flag, but c10's flag parser, which sets it as from a command line (the
+            // argument arrives as char***: JavaCPP passes the address of this char** array)
+            try (PointerScope scope = new PointerScope())
+            {
+                final PointerPointer<BytePointer> argv = new PointerPointer<>("refocus", "--caffe2_log_level=" + level);
+                if (!torch.ParseCommandLineFlags(new int[] {2}, argv))
+                {
+                    throw new IllegalStateException("libtorch refused the flag --caffe2_log_level=" + level);
+                }
+                torch.UpdateLoggingLevelsFromFlags();
             }
         }
     }
