@@ -482,7 +482,7 @@ class NativeAgreementPropertiesTest
             final Shape shape = shapes().generate(in);
             final RefocusConfig config = configs(shape.layers(), shape.classes()).generate(in);
             final NativePredictor.Mode mode = Generate.enumValues(NativePredictor.Mode.class).generate(in);
-            final float d = decimals(0.0f, 1.0f).generate(in);
+            final float d = decimals(0.0f, 0.15f).generate(in); // real margins: both certain and uncertain samples
             final float headScale = Generate.pick(List.of(0.1f, 1.0f)).generate(in);
             final Poison poison = poisons.generate(in);
             final int poisonedClass = integers().between(0, shape.classes() - 1).generate(in);
@@ -614,7 +614,10 @@ class NativeAgreementPropertiesTest
             final int steps = integers().between(1, 4).generate(in);
             final ParameterSubset subset = subsets.generate(in);
             final float clip = clips.generate(in);
-            final float eta = decimals(0.0f, 3.0f).generate(in);
+            // unclipped, a large step swings near-tied logits by far more than their gap, and float's rounding of
+            // it is then a visible share of the answer: the double oracle is out of float's reach (the overflow
+            // regime has a property of its own); clipped steps stay bounded whatever eta
+            final float eta = decimals(0.0f, clip == 0.0f ? 0.5f : 3.0f).generate(in);
             final int[] k = candidates(classes).generate(in); // null: every class
             final int pool = k == null ? classes : k.length;
             final int focus = integers().between(2, Math.min(pool - 1, 5)).generate(in);
