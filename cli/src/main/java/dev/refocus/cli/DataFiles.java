@@ -268,11 +268,21 @@ final class DataFiles
         }
     }
 
-    /** @return the heap a {@code float[rows][columns]} takes, conservatively (headers, references, padding). */
+    /**
+     * @return the heap a {@code float[rows][columns]} takes, conservatively (headers, references, padding), or
+     * Long.MAX_VALUE where that overflows: more than any heap.
+     */
     static long floatCopyBytes(final long rows, final long columns)
     {
-        final long row = 16 + ((Math.multiplyExact(columns, 4L) + 7) & ~7L) + 8;
-        return Math.addExact(16, Math.multiplyExact(rows, row));
+        try
+        {
+            final long row = Math.addExact(Math.multiplyExact(columns, 4L), 32L) & ~7L;
+            return Math.addExact(16, Math.multiplyExact(rows, row));
+        }
+        catch (final ArithmeticException e)
+        {
+            return Long.MAX_VALUE;
+        }
     }
 
     /** @return a size for messages: "812 bytes", "3.1 MiB", "2.0 GiB". */

@@ -121,7 +121,7 @@ final class IdxFiles
             images = Integer.toUnsignedLong(header.getInt());
             final long height = Integer.toUnsignedLong(header.getInt());
             final long width = Integer.toUnsignedLong(header.getInt());
-            final long pixels = height * width; // two unsigned 32-bit values: no overflow
+            final long pixels = product(height, width); // two unsigned 32-bit values can overflow a long
             if (images == 0 || pixels == 0)
             {
                 throw new DataException(file, "holds no " + (images == 0 ? "image" : "pixel") + ": the IDX header "
@@ -129,15 +129,13 @@ final class IdxFiles
             }
             final String what = images + (images == 1 ? " image" : " images") + " of " + height + "x" + width
                 + " pixels";
-            try
-            {
-                claimed = Math.multiplyExact(images, pixels);
-            }
-            catch (final ArithmeticException e)
-            {
-                claimed = Long.MAX_VALUE;
-            }
+            claimed = product(images, pixels);
             checkIdxClaim(file, size, gzipped[0], 16, claimed, what);
+            if (pixels > Integer.MAX_VALUE - 8)
+            {
+                throw new DataException(file, "the IDX header claims " + what + ": more values per sample than "
+                    + "a Java array holds");
+            }
             requireHeap(file, floatCopyBytes(images, pixels), what);
             // one image at a time: a gzipped file's claim is believed only as far as its bytes really come
             final List<float[]> rows = new ArrayList<>((int)Math.min(images, 1 << 16));
@@ -217,6 +215,19 @@ final class IdxFiles
         catch (final ZipException e)
         {
             throw new DataException(file, "corrupt gzip data (" + e.getMessage() + ")");
+        }
+    }
+
+    /** @return a * b for sizes a file claims, Long.MAX_VALUE where it overflows: more than any file holds. */
+    private static long product(final long a, final long b)
+    {
+        try
+        {
+            return Math.multiplyExact(a, b);
+        }
+        catch (final ArithmeticException e)
+        {
+            return Long.MAX_VALUE;
         }
     }
 }
