@@ -11,6 +11,8 @@ import org.bytedeco.pytorch.NamedJitModule;
 import org.bytedeco.pytorch.NamedTensor;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.named_buffer_iterator;
+import org.bytedeco.pytorch.named_buffer_list;
 import org.bytedeco.pytorch.named_module_iterator;
 import org.bytedeco.pytorch.named_module_list;
 import org.bytedeco.pytorch.named_parameter_iterator;
@@ -212,10 +214,11 @@ public final class TorchModel
     }
 
     /**
-     * Loads libtorch and a TorchScript module.
+     * Loads libtorch and a TorchScript module, checking first what libtorch would take on trust (the pickles'
+     * claims, {@link TorchScriptArchive}) and then that every parameter and buffer lies in its storage.
      *
      * @throws NoSuchFileException  if the file does not exist.
-     * @throws ModelFormatException if it is not a TorchScript file.
+     * @throws ModelFormatException if it is not a TorchScript file, or a corrupt one.
      */
     static JitModule loadModule(final Path file) throws IOException
     {
@@ -232,15 +235,85 @@ public final class TorchModel
         {
             throw new AccessDeniedException(file.toString());
         }
+        TorchScriptArchive.check(file); // what libtorch's unpickler would allocate on trust
         Libtorch.load();
+        final JitModule module;
         try
         {
-            return torch.load(file.toString());
+            module = torch.load(file.toString());
         }
         catch (final RuntimeException e)
         {
             throw new ModelFormatException(file + " is not a TorchScript file (" + Libtorch.reason(e)
                 + "); write one with torch.jit.script(model).save(path) or torch.jit.trace");
+        }
+        checkStorage(file, module);
+        return module;
+    }
+
+    /**
+     * Every parameter and buffer must lie inside its storage. libtorch's unpickler sets a tensor's storage offset,
+     * sizes and strides as the file says without checking them against the storage; a view that reaches past it
+     * is only refused by the operations that make a new view, while a copy of its values reads memory that is not
+     * the tensor's (and crashes the JVM where none is mapped).
+     */
+    private static void checkStorage(final Path file, final JitModule module) throws ModelFormatException
+    {
+        try (PointerScope scope = new PointerScope())
+        {
+            final named_parameter_list parameters = module.named_parameters(true);
+            for (named_parameter_iterator it = parameters.begin(); it.notEquals(parameters.end()); it.increment())
+            {
+                final NamedTensor named = it.multiply();
+                checkStorage(file, "parameter", named.name().getString(), named.value());
+            }
+            final named_buffer_list buffers = module.named_buffers(true);
+            for (named_buffer_iterator it = buffers.begin(); it.notEquals(buffers.end()); it.increment())
+            {
+                final NamedTensor named = it.multiply();
+                checkStorage(file, "buffer", named.name().getString(), named.value());
+            }
+        }
+    }
+
+    private static void checkStorage(final Path file, final String kind, final String name, final Tensor tensor)
+        throws ModelFormatException
+    {
+        if (!tensor.has_storage() || tensor.numel() == 0)
+        {
+            return;
+        }
+        final long offset = tensor.storage_offset();
+        final long[] sizes = tensor.sizes().vec().get();
+        final long[] strides = tensor.strides().vec().get();
+        final long storageBytes = tensor.storage().nbytes();
+        long needed = -1;
+        try
+        {
+            if (offset >= 0 && sizes.length == strides.length)
+            {
+                long last = offset; // the index of the element farthest into the storage
+                for (int i = 0; i < sizes.length; i++)
+                {
+                    if (sizes[i] < 1 || strides[i] < 0)
+                    {
+                        last = -1;
+                        break;
+                    }
+                    last = Math.addExact(last, Math.multiplyExact(sizes[i] - 1, strides[i]));
+                }
+                needed = last < 0 ? -1 : Math.multiplyExact(last + 1, tensor.itemsize());
+            }
+        }
+        catch (final ArithmeticException overflow)
+        {
+            needed = -1;
+        }
+        if (needed < 0 || needed > storageBytes)
+        {
+            throw new ModelFormatException(file + ": " + kind + " '" + name + "' (sizes " + Arrays.toString(sizes)
+                + ", strides " + Arrays.toString(strides) + ", storage offset " + offset + ") does not lie in its "
+                + "storage of " + storageBytes + " bytes; the file is corrupt");
         }
     }
 
