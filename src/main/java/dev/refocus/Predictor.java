@@ -180,8 +180,9 @@ public abstract class Predictor implements AutoCloseable
     /**
      * Predicts one sample at several learning rates, as a tuning sweep does: {@code out} gets the plain pass's
      * initial class, margin and decision (and the result at the last rate), {@code finalClasses[k]} the answer at
-     * {@code learningRates[k]} (the initial class when the sample is certain, or falls back at that rate). Backends that can take one gradient
-     * and re-predict at every rate with forward passes only (the paper's sweep, exact for T = 1) do so.
+     * {@code learningRates[k]} (the initial class when the sample is certain, or falls back at that rate). Backends
+     * that can take one gradient and re-predict at every rate with forward passes only (the paper's sweep, exact for
+     * T = 1) do so.
      *
      * @param input           {@link #inputSize()} finite features.
      * @param learningRates   the rates, each finite and &ge; 0.

@@ -36,10 +36,10 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Per-sample cost of the libtorch backend on the models of docs/DESIGN.md section 5, CPU, one thread, the same weights as
- * {@link NativeBenchmark} (written to a TorchScript file at set-up): a plain libtorch forward pass (the module called
- * directly, no autograd), a certain sample through {@link TorchPredictor} (its forward pass and the margin check),
- * an uncertain sample without clone ({@link TorchPredictor}) and with the paper's clone
+ * Per-sample cost of the libtorch backend on the models of docs/DESIGN.md section 5, CPU, one thread, the same
+ * weights as {@link NativeBenchmark} (written to a TorchScript file at set-up): a plain libtorch forward pass (the
+ * module called directly, no autograd), a certain sample through {@link TorchPredictor} (its forward pass and the
+ * margin check), an uncertain sample without clone ({@link TorchPredictor}) and with the paper's clone
  * ({@link TorchClonePredictor}), and, in the same run, the native backend's plain forward and uncertain sample.
  */
 @State(Scope.Thread)
