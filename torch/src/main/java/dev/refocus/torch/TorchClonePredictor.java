@@ -15,7 +15,6 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
-import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
@@ -30,12 +29,11 @@ import java.util.Arrays;
  *
  * <p>Deployments want {@link TorchPredictor}: this class allocates a copy of every parameter per uncertain sample.
  *
- * <p><b>Note:</b> This class is not thread-safe; see {@link Predictor}.
+ * <p><b>Note:</b> One call at a time, from any thread; see {@link Predictor}.
  */
 @SuppressWarnings("try") // a PointerScope is opened for its effect: it frees the temporaries made inside it
-public final class TorchClonePredictor extends Predictor
+public final class TorchClonePredictor extends TorchStepPredictor
 {
-    private final TorchSession session;
     private final RefocusConfig config;
     private final boolean[] selected;
     // positions, within the candidate logits, of the focus classes and of the other candidates
@@ -47,7 +45,6 @@ public final class TorchClonePredictor extends Predictor
     private final Tensor othersIndex;
     private final LongPointer othersData;
     private final BoolOptional keepGraph;
-    private final float[] plainLogits; // the answer's logits if the sample falls back
 
     /**
      * A predictor with the default options: one libtorch thread, the parameters {@code config.parameters()} names.
@@ -69,18 +66,17 @@ public final class TorchClonePredictor extends Predictor
      * @return the predictor.
      * @throws IllegalArgumentException if the configuration does not fit the model or no parameter adapts.
      */
-    public static TorchClonePredictor create(final TorchModel model, final RefocusConfig config, final TorchOptions options)
+    public static TorchClonePredictor create(final TorchModel model, final RefocusConfig config,
+        final TorchOptions options)
     {
         return new TorchClonePredictor(model, config, options);
     }
 
     private TorchClonePredictor(final TorchModel model, final RefocusConfig config, final TorchOptions options)
     {
-        super(model.inputSize(), model.classes(), config);
-        this.session = new TorchSession(model, config, options);
+        super(model, config, options);
         this.config = config;
         this.selected = session.selected();
-        this.plainLogits = new float[model.classes()];
         final int[] k = config.hasCandidates() ? config.candidates() : null;
         final int candidates = k == null ? model.classes() : k.length;
         this.candidatePosition = new int[model.classes()];
@@ -106,71 +102,33 @@ public final class TorchClonePredictor extends Predictor
     }
 
     @Override
-    protected void loadInput(final float[] input)
+    boolean adapt(final float[] z, final float learningRate, final FocusHead head)
     {
-        session.loadInput(input);
-    }
-
-    @Override
-    protected void loadInput(final FloatBuffer input)
-    {
-        session.loadInput(input);
-    }
-
-    @Override
-    protected void run(final float learningRate, final float marginThreshold, final Prediction out)
-    {
-        final float[] z = logits(out);
-        final FocusHead head = session.head();
-        session.begin();
-        try (PointerScope scope = new PointerScope())
+        indexFocusClasses(head);
+        final JitModule clone = session.module().deepcopy(); // Algorithm 1, line 1
+        final TensorVector parameters = adaptedParameters(clone);
+        for (int t = 0; t < config.steps(); t++)
         {
+            GradMode.set_enabled(true);
+            final Tensor output = session.forward(clone);
+            final Tensor loss = loss(output);
             GradMode.set_enabled(false);
-            session.readLogits(session.forward(), z);
-            final boolean uncertain = head.evaluate(z, marginThreshold);
-            final int initial = head.topClass();
-            if (!uncertain)
+            if (t > 0 && !finite(output, z)) // the pass at t = 0 is the plain one
             {
-                complete(out, initial, initial, false, head.margin());
-                return;
+                return false;
             }
-            System.arraycopy(z, 0, plainLogits, 0, z.length);
-            indexFocusClasses(head);
-            final JitModule clone = session.module().deepcopy(); // Algorithm 1, line 1
-            final TensorVector parameters = adaptedParameters(clone);
-            for (int t = 0; t < config.steps(); t++)
+            final TensorVector gradients = torch.grad(new TensorVector(loss), parameters, new TensorVector(),
+                keepGraph, false, true);
+            clipGradNorm(gradients);
+            for (int i = 0; i < parameters.size(); i++)
             {
-                GradMode.set_enabled(true);
-                final Tensor output = session.forward(clone);
-                final Tensor loss = loss(output);
-                GradMode.set_enabled(false);
-                if (t > 0 && !finite(output, z)) // the pass at t = 0 is the plain one
+                if (gradients.get(i).defined())
                 {
-                    fallBack(out, initial, head.margin());
-                    return;
-                }
-                final TensorVector gradients = torch.grad(new TensorVector(loss), parameters, new TensorVector(),
-                    keepGraph, false, true);
-                clipGradNorm(gradients);
-                for (int i = 0; i < parameters.size(); i++)
-                {
-                    if (gradients.get(i).defined())
-                    {
-                        parameters.get(i).add_(gradients.get(i), new Scalar(-learningRate)); // SGD
-                    }
+                    parameters.get(i).add_(gradients.get(i), new Scalar(-learningRate)); // SGD
                 }
             }
-            if (!finite(session.forward(clone), z))
-            {
-                fallBack(out, initial, head.margin());
-                return;
-            }
-            complete(out, initial, session.best(z), true, head.margin());
         }
-        finally
-        {
-            session.end();
-        }
+        return finite(session.forward(clone), z);
     }
 
     /** Reads the logits of a pass with the clone into {@code z}: whether they pass the fallback rule's test. */
@@ -181,11 +139,6 @@ public final class TorchClonePredictor extends Predictor
     }
 
     /** The fallback rule: the plain prediction, its logits back in {@code out}. */
-    private void fallBack(final Prediction out, final int initial, final float margin)
-    {
-        System.arraycopy(plainLogits, 0, logits(out), 0, plainLogits.length);
-        completeFallback(out, initial, margin);
-    }
 
     private void indexFocusClasses(final FocusHead head)
     {
@@ -275,9 +228,4 @@ public final class TorchClonePredictor extends Predictor
         }
     }
 
-    @Override
-    protected void free()
-    {
-        session.close();
-    }
 }

@@ -13,7 +13,6 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
-import java.nio.FloatBuffer;
 
 /**
  * Refocus for any TorchScript model, with libtorch autograd and without cloning the model: the step writes
@@ -38,13 +37,12 @@ import java.nio.FloatBuffer;
  * }
  * }</pre>
  *
- * <p><b>Note:</b> This class is not thread-safe; see {@link Predictor}. Predictors on one {@link TorchModel} share its
- * parameter memory and may run on different threads.
+ * <p><b>Note:</b> One call at a time, from any thread; see {@link Predictor}. Predictors on one {@link TorchModel}
+ * share its parameter memory and may run on different threads.
  */
 @SuppressWarnings("try") // a PointerScope is opened for its effect: it frees the temporaries made inside it
-public final class TorchPredictor extends Predictor
+public final class TorchPredictor extends TorchStepPredictor
 {
-    private final TorchSession session;
     private final int steps;
     private final float clipNorm;
     // the adapted parameters of the session's module, their original storage (never written), and theta'
@@ -63,7 +61,6 @@ public final class TorchPredictor extends Predictor
     private final Scalar one;
     private final FloatPointer dlogitsData;
     private final float[] dlogits;
-    private final float[] plainLogits; // the answer's logits if the sample falls back
     private final TensorVector outputs;
     private final TensorVector gradOutputs;
     private final BoolOptional keepGraph;
@@ -95,8 +92,7 @@ public final class TorchPredictor extends Predictor
 
     private TorchPredictor(final TorchModel model, final RefocusConfig config, final TorchOptions options)
     {
-        super(model.inputSize(), model.classes(), config);
-        this.session = new TorchSession(model, config, options);
+        super(model, config, options);
         this.steps = config.steps();
         this.clipNorm = config.clipNorm();
         final Tensor[] parameters = session.parameters();
@@ -113,7 +109,6 @@ public final class TorchPredictor extends Predictor
         this.normSlots = new Tensor[count];
         this.norms = new float[count];
         this.dlogits = new float[model.classes()];
-        this.plainLogits = new float[model.classes()];
         try (PointerScope scope = new PointerScope())
         {
             int k = 0;
@@ -147,75 +142,35 @@ public final class TorchPredictor extends Predictor
     }
 
     @Override
-    protected void loadInput(final float[] input)
+    boolean adapt(final float[] z, final float learningRate, final FocusHead head)
     {
-        session.loadInput(input);
-    }
-
-    @Override
-    protected void loadInput(final FloatBuffer input)
-    {
-        session.loadInput(input);
-    }
-
-    @Override
-    protected void run(final float learningRate, final float marginThreshold, final Prediction out)
-    {
-        final float[] z = logits(out);
-        final FocusHead head = session.head();
-        session.begin();
-        try (PointerScope scope = new PointerScope())
+        boolean finite = true;
+        try
         {
-            GradMode.set_enabled(false);
-            session.readLogits(session.forward(), z);
-            final boolean uncertain = head.evaluate(z, marginThreshold);
-            final int initial = head.topClass();
-            if (!uncertain)
+            for (int t = 0; t < steps && finite; t++)
             {
-                complete(out, initial, initial, false, head.margin());
-                return;
-            }
-            System.arraycopy(z, 0, plainLogits, 0, z.length);
-            boolean finite = true;
-            try
-            {
-                for (int t = 0; t < steps && finite; t++)
-                {
-                    GradMode.set_enabled(true);
-                    final Tensor output = session.forward();
-                    GradMode.set_enabled(false);
-                    session.readLogits(output, z);
-                    finite = t == 0 || finiteCandidates(z); // the pass at t = 0 is the plain one
-                    if (finite)
-                    {
-                        head.gradient(z);
-                        step(output, learningRate);
-                    }
-                }
+                GradMode.set_enabled(true);
+                final Tensor output = session.forward();
+                GradMode.set_enabled(false);
+                session.readLogits(output, z);
+                finite = t == 0 || finiteCandidates(z); // the pass at t = 0 is the plain one
                 if (finite)
                 {
-                    session.readLogits(session.forward(), z);
-                    finite = finiteCandidates(z);
+                    head.gradient(z);
+                    step(output, learningRate);
                 }
-            }
-            finally
-            {
-                restore();
             }
             if (finite)
             {
-                complete(out, initial, session.best(z), true, head.margin());
-            }
-            else
-            {
-                System.arraycopy(plainLogits, 0, z, 0, z.length);
-                completeFallback(out, initial, head.margin());
+                session.readLogits(session.forward(), z);
+                finite = finiteCandidates(z);
             }
         }
         finally
         {
-            session.end();
+            restore();
         }
+        return finite;
     }
 
     /** One SGD step from the graph that produced {@code output}: gradient, clipping, theta' into the shadows. */
@@ -273,9 +228,4 @@ public final class TorchPredictor extends Predictor
         }
     }
 
-    @Override
-    protected void free()
-    {
-        session.close();
-    }
 }
