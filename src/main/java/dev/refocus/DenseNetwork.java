@@ -6,7 +6,8 @@ import org.bytedeco.javacpp.FloatPointer;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,6 +28,11 @@ import static dev.refocus.internal.NativeMemory.owned;
  * Weights are float32 in PyTorch's layout {@code [out, in]}, row-major. Immutable and thread-safe: one
  * network is shared by every predictor built on it.
  *
+ * <p>The parameters are held once, off the Java heap, in one direct buffer that the native backends read in place
+ * and that {@link #weight} and {@link #bias} view read-only: a network costs its parameter bytes (plus a few
+ * objects), counted in the JVM's {@code direct} buffer pool and limited by {@code -XX:MaxDirectMemorySize} (by
+ * default the maximum heap size). A network holds at most {@link #MAX_PARAMETERS} parameters (2 GiB).
+ *
  * <h2>Safetensors naming convention</h2>
  * A file as PyTorch writes the {@code state_dict()} of an {@code nn.Sequential} of {@code nn.Linear} layers
  * and activations: tensors {@code <i>.weight} ({@code [out, in]}) and {@code <i>.bias} ({@code [out]}),
@@ -39,7 +45,9 @@ import static dev.refocus.internal.NativeMemory.owned;
  */
 public final class DenseNetwork
 {
-    private static final Cleaner CLEANER = Cleaner.create();
+    /** The most parameters a network holds: one direct buffer of at most 2 GiB. */
+    public static final long MAX_PARAMETERS = (Integer.MAX_VALUE - 8) / Float.BYTES;
+
     private static final Pattern TENSOR_NAME = Pattern.compile("(.*?)(\\d{1,9})\\.(weight|bias)");
 
     static
@@ -48,19 +56,58 @@ public final class DenseNetwork
     }
 
     private final int[] sizes;
-    private final float[][] weights;
-    private final float[][] biases;
     private final Activation[] activations;
-    // the off-heap copy the native backends share, made on first use: W0, b0, W1, b1, ... contiguous
-    private volatile FloatPointer parameterBlock;
+    // W0, b0, W1, b1, ... contiguous (the layout of refocus/dense.h), read by the native backends in place;
+    // the only copy of the parameters
+    private final FloatBuffer parameters;
+    private final FloatPointer parameterBlock;
 
-    private DenseNetwork(final int[] sizes, final float[][] weights, final float[][] biases,
-        final Activation[] activations)
+    /** Takes over {@code parameters}, a direct buffer in native order already filled in the layout above. */
+    private DenseNetwork(final int[] sizes, final Activation[] activations, final FloatBuffer parameters)
     {
         this.sizes = sizes;
-        this.weights = weights;
-        this.biases = biases;
         this.activations = activations;
+        this.parameters = parameters;
+        // no deallocator (the buffer owns the memory), but owned all the same: closing a PointerScope the
+        // caller opened around the load would otherwise null the address under every predictor
+        this.parameterBlock = owned(new FloatPointer(parameters));
+    }
+
+    /**
+     * A direct buffer for the parameters of layers of these sizes, checked before it is allocated.
+     *
+     * @throws IllegalArgumentException if they are more than {@link #MAX_PARAMETERS}.
+     */
+    private static FloatBuffer allocateParameters(final int[] sizes)
+    {
+        final long count = parameterCount(sizes);
+        if (count > MAX_PARAMETERS)
+        {
+            throw new IllegalArgumentException("the network has " + count + " parameters; at most " + MAX_PARAMETERS
+                + " (2 GiB) fit in one network");
+        }
+        return ByteBuffer.allocateDirect((int)count * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    private static long parameterCount(final int[] sizes)
+    {
+        long n = 0;
+        for (int l = 0; l + 1 < sizes.length; l++)
+        {
+            n += ((long)sizes[l] + 1) * sizes[l + 1];
+        }
+        return n;
+    }
+
+    /** Where layer {@code layer}'s weight starts in the parameter block; its bias follows it. */
+    private long weightOffset(final int layer)
+    {
+        long offset = 0;
+        for (int l = 0; l < layer; l++)
+        {
+            offset += ((long)sizes[l] + 1) * sizes[l + 1];
+        }
+        return offset;
     }
 
     /**
@@ -197,8 +244,7 @@ public final class DenseNetwork
             throw new ModelFormatException(where + ": holds no tensor");
         }
 
-        final List<float[]> weights = new ArrayList<>();
-        final List<float[]> biases = new ArrayList<>();
+        final List<String> tensors = new ArrayList<>(); // W0, b0, W1, b1, ...: the block's order
         final int[] sizes = new int[layerIndices.size() + 1];
         int layer = 0;
         for (final String index : layerIndices.values())
@@ -235,12 +281,25 @@ public final class DenseNetwork
             }
             sizes[layer] = wShape[1];
             sizes[layer + 1] = wShape[0];
-            weights.add(file.floats(wName));
-            biases.add(file.floats(bName));
+            tensors.add(wName);
+            tensors.add(bName);
             layer++;
         }
         final Activation[] activations = activations(file.metadata(), hidden, layer, where);
-        return new DenseNetwork(sizes, weights.toArray(new float[0][]), biases.toArray(new float[0][]), activations);
+        final FloatBuffer parameters;
+        try
+        {
+            parameters = allocateParameters(sizes);
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new ModelFormatException(where + ": " + e.getMessage());
+        }
+        for (final String name : tensors)
+        {
+            file.floats(name, parameters);
+        }
+        return new DenseNetwork(sizes, activations, parameters.flip());
     }
 
     private static Activation[] activations(final Map<String, String> metadata, final Activation hidden,
@@ -296,7 +355,7 @@ public final class DenseNetwork
     /** @return number of layers (weight matrices). */
     public int layers()
     {
-        return weights.length;
+        return activations.length;
     }
 
     /** @return number of input features. */
@@ -329,59 +388,41 @@ public final class DenseNetwork
         return activations[layer];
     }
 
-    /** @param layer a layer index. @return a read-only view of its weight, {@code [out, in]} row-major. */
+    /**
+     * @param layer a layer index.
+     * @return a read-only view of its weight, {@code [out, in]} row-major (a direct buffer over the network's only
+     * copy; it keeps that memory alive).
+     */
     public FloatBuffer weight(final int layer)
     {
-        return FloatBuffer.wrap(weights[layer]).asReadOnlyBuffer();
+        return view(weightOffset(layer), sizes[layer] * sizes[layer + 1]);
     }
 
-    /** @param layer a layer index. @return a read-only view of its bias. */
+    /** @param layer a layer index. @return a read-only view of its bias (like {@link #weight}). */
     public FloatBuffer bias(final int layer)
     {
-        return FloatBuffer.wrap(biases[layer]).asReadOnlyBuffer();
+        return view(weightOffset(layer) + (long)sizes[layer] * sizes[layer + 1], sizes[layer + 1]);
+    }
+
+    private FloatBuffer view(final long offset, final int length)
+    {
+        return parameters.slice((int)offset, length).asReadOnlyBuffer();
     }
 
     /** @return total number of weights and biases. */
     public long parameterCount()
     {
-        long n = 0;
-        for (int l = 0; l < layers(); l++)
-        {
-            n += (long)weights[l].length + biases[l].length;
-        }
-        return n;
+        return parameters.capacity();
     }
 
     /**
      * The parameters off-heap, in the layout of {@code refocus/dense.h}: W<sub>0</sub>, b<sub>0</sub>,
-     * W<sub>1</sub>, b<sub>1</sub>, ... contiguous. Made once, on first use, and shared read-only by every native
-     * predictor of this network (each keeps the network reachable); a {@link Cleaner} frees it with the network.
+     * W<sub>1</sub>, b<sub>1</sub>, ... contiguous, shared read-only by every native predictor of this network (each
+     * keeps the network, and so the memory, reachable).
      */
     private FloatPointer parameterBlock()
     {
-        FloatPointer block = parameterBlock;
-        if (block == null)
-        {
-            synchronized (this)
-            {
-                block = parameterBlock;
-                if (block == null)
-                {
-                    block = owned(new FloatPointer(parameterCount()));
-                    CLEANER.register(this, block::close);
-                    long offset = 0;
-                    for (int l = 0; l < layers(); l++)
-                    {
-                        block.position(offset).put(weights[l]);
-                        offset += weights[l].length;
-                        block.position(offset).put(biases[l]);
-                        offset += biases[l].length;
-                    }
-                    parameterBlock = block.position(0);
-                }
-            }
-        }
-        return block;
+        return parameterBlock;
     }
 
     @Override
@@ -486,8 +527,13 @@ public final class DenseNetwork
             {
                 throw new IllegalStateException("a network needs at least one layer");
             }
-            return new DenseNetwork(sizes.stream().mapToInt(Integer::intValue).toArray(),
-                weights.toArray(new float[0][]), biases.toArray(new float[0][]), activations.toArray(new Activation[0]));
+            final int[] layerSizes = sizes.stream().mapToInt(Integer::intValue).toArray();
+            final FloatBuffer parameters = allocateParameters(layerSizes);
+            for (int l = 0; l < weights.size(); l++)
+            {
+                parameters.put(weights.get(l)).put(biases.get(l));
+            }
+            return new DenseNetwork(layerSizes, activations.toArray(new Activation[0]), parameters.flip());
         }
     }
 }

@@ -73,6 +73,29 @@ class DenseNetworkTest
         assertEquals("DenseNetwork[3 -> 4 relu -> 2]", net.toString());
     }
 
+    /** One copy of the parameters: the views read the very memory the native backends read. */
+    @Test
+    void shouldHoldTheParametersOnceAndViewThem() throws IOException
+    {
+        for (final DenseNetwork net : new DenseNetwork[] {DenseNetwork.load(write(sequential())),
+            RandomNetworks.network(3, Activation.TANH, 1.0f, 5, 7, 3)})
+        {
+            final long block = dev.refocus.internal.DenseNetworkAccess.parameterBlock(net).address();
+            long offset = 0;
+            for (int l = 0; l < net.layers(); l++)
+            {
+                for (final FloatBuffer view : new FloatBuffer[] {net.weight(l), net.bias(l)})
+                {
+                    assertTrue(view.isDirect() && view.isReadOnly(), net + ": layer " + l);
+                    assertEquals(block + offset * Float.BYTES, new org.bytedeco.javacpp.FloatPointer(view).address(),
+                        net + ": layer " + l + " is not a view of the parameter block at float " + offset);
+                    offset += view.remaining();
+                }
+            }
+            assertEquals(net.parameterCount(), offset);
+        }
+    }
+
     @Test
     void shouldTakeActivationsFromMetadataOrTheCaller() throws IOException
     {

@@ -16,8 +16,8 @@ public final class DenseNetworkAccess
     {
         /**
          * @param network the network.
-         * @return its parameters off-heap, in the layout of {@code refocus/dense.h}, made on first use and freed
-         * with the network: keep the network reachable while the block is in use.
+         * @return its parameters off-heap, in the layout of {@code refocus/dense.h}, freed with the network: keep
+         * the network reachable while the block is in use.
          */
         FloatPointer parameterBlock(DenseNetwork network);
     }

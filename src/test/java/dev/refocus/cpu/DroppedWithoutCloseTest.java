@@ -15,10 +15,10 @@ import java.util.function.IntConsumer;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Native memory comes back when predictors, focus heads and networks are dropped without {@code close()}: their
- * {@code Cleaner}s (a predictor's workspace, a network's weights block) and JavaCPP's deallocator (a focus head's
- * buffers) free it once the garbage collector finds them. Each test makes {@value #OBJECTS} of one kind in a loop,
- * keeps none, checks that JavaCPP counted their memory, collects garbage and waits (at most
+ * Native memory comes back when predictors, focus heads and networks are dropped without {@code close()}: a
+ * predictor's {@code Cleaner} (its workspace), the JVM (a network's direct parameter buffer) and JavaCPP's
+ * deallocator (a focus head's buffers) free it once the garbage collector finds them. Each test makes {@value #OBJECTS} of one kind in a loop,
+ * keeps none, checks that their memory was counted, collects garbage and waits (at most
  * {@value #WAIT_MILLIS} ms, in short steps) for the count to return to where it was.
  */
 class DroppedWithoutCloseTest
@@ -44,7 +44,7 @@ class DroppedWithoutCloseTest
     void shouldFreeShadowBatchPredictorsDroppedWithoutClose() throws InterruptedException
     {
         final DenseNetwork network = RandomNetworks.network(5, Activation.RELU, 1.0f, SIZES);
-        NativePredictor.create(network, CONFIG).close(); // the network's weights block, made on first use, stays
+        NativePredictor.create(network, CONFIG).close(); // the network's parameters stay
         dropped("SHADOW predictors of batches of 8 on one network", i -> {
             final NativePredictor predictor = NativePredictor.create(network, CONFIG, NativePredictor.Mode.SHADOW, 8);
             predictor.predict(input, predictor.newPrediction());
@@ -56,7 +56,7 @@ class DroppedWithoutCloseTest
     {
         dropped("networks whose predictor was closed", i -> {
             final DenseNetwork network = RandomNetworks.network(i, Activation.TANH, 1.0f, SIZES);
-            NativePredictor.create(network, CONFIG).close(); // the weights block stays with the network
+            NativePredictor.create(network, CONFIG).close(); // the parameters stay with the network
         });
     }
 
@@ -82,9 +82,9 @@ class DroppedWithoutCloseTest
         final long after = NativeMemoryProbe.awaitAtMost(NativeMemoryProbe::bytes, baseline, WAIT_MILLIS);
         final long millis = (System.nanoTime() - start) / 1_000_000;
 
-        System.out.printf(Locale.ROOT, "dropped %d %s: JavaCPP %d bytes before, %d at the peak, %d after %d ms%n",
+        System.out.printf(Locale.ROOT, "dropped %d %s: native %d bytes before, %d at the peak, %d after %d ms%n",
             OBJECTS, what, baseline, held, after, millis);
-        assertTrue(held > baseline, () -> what + ": JavaCPP counted none of their memory");
+        assertTrue(held > baseline, () -> what + ": none of their memory was counted");
         assertTrue(after <= baseline, () -> what + ": " + (after - baseline) + " bytes of native memory still held "
             + WAIT_MILLIS + " ms after the garbage collection (" + baseline + " before, " + held + " at the peak)");
     }

@@ -3,16 +3,19 @@ package dev.refocus.testing;
 import org.bytedeco.javacpp.Pointer;
 
 import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.function.LongSupplier;
 
 /**
- * The native memory a test holds, as JavaCPP counts it, for soak and leak tests. Every native allocation of
- * refocus's CPU backend is a JavaCPP {@link Pointer} (a network's weights block, a predictor's workspace, a
- * {@code FocusHead}'s buffers: the C core allocates nothing), so {@link Pointer#totalBytes()} is the native memory
- * refocus holds; libtorch allocates behind its tensors, whose handles {@link Pointer#totalCount()} counts.
+ * The native memory a test holds, for soak and leak tests. Every native allocation of refocus's CPU backend is a
+ * JavaCPP {@link Pointer} (a predictor's workspace, a {@code FocusHead}'s buffers: the C core allocates nothing) or
+ * a direct buffer (a network's parameters), so {@link Pointer#totalBytes()} plus the JVM's direct buffer pool is the
+ * native memory refocus holds; libtorch allocates behind its tensors, whose handles {@link Pointer#totalCount()}
+ * counts.
  * {@link #rss()} (the process's resident set, {@code VmRSS}) is reported for people, not asserted on: it moves with
  * the Java heap, the JIT and the allocator's caches.
  * <p>
@@ -43,10 +46,15 @@ public final class NativeMemoryProbe
         return value == null || value.isBlank() ? ciDefault : Integer.parseInt(value.trim());
     }
 
-    /** @return the bytes of native memory JavaCPP's pointers hold now. */
+    /** @return the bytes of native memory JavaCPP's pointers and the JVM's direct buffers hold now. */
     public static long bytes()
     {
-        return Pointer.totalBytes();
+        long direct = 0;
+        for (final BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class))
+        {
+            direct += "direct".equals(pool.getName()) ? pool.getMemoryUsed() : 0;
+        }
+        return Pointer.totalBytes() + direct;
     }
 
     /** @return the number of JavaCPP pointers with a deallocator alive now (native objects, e.g. tensors). */

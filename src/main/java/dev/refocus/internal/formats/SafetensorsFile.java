@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.CharBuffer;
+import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.StandardCharsets;
@@ -266,16 +267,35 @@ public final class SafetensorsFile
      */
     public float[] floats(final String name) throws ModelFormatException
     {
+        final FloatBuffer values = f32(name);
+        final float[] copy = new float[values.remaining()];
+        values.get(copy);
+        return copy;
+    }
+
+    /**
+     * Copies an F32 tensor's values, row-major, into {@code into} at its position, which it advances.
+     *
+     * @param name the name of an F32 tensor in the file.
+     * @param into a buffer with room for the tensor.
+     * @throws ModelFormatException             if the tensor's dtype is not F32.
+     * @throws java.nio.BufferOverflowException if it does not fit (a programming error: check {@link #shape}).
+     */
+    public void floats(final String name, final FloatBuffer into) throws ModelFormatException
+    {
+        into.put(f32(name));
+    }
+
+    /** A little-endian view of an F32 tensor's bytes. */
+    private FloatBuffer f32(final String name) throws ModelFormatException
+    {
         final Tensor tensor = tensor(name);
         if (!"F32".equals(tensor.dtype()))
         {
             throw problem(source, "tensor '" + name + "' has dtype " + tensor.dtype() +
                 "; refocus reads F32 (float32) tensors only");
         }
-        final int length = tensor.end() - tensor.begin();
-        final float[] values = new float[length / Float.BYTES];
-        data.slice(tensor.begin(), length).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
-        return values;
+        return data.slice(tensor.begin(), tensor.end() - tensor.begin()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
     }
 
     private Tensor tensor(final String name)
