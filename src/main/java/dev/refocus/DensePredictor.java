@@ -1,5 +1,6 @@
 package dev.refocus;
 
+import dev.refocus.internal.Checks;
 import dev.refocus.internal.bindings.DenseNative;
 
 import java.nio.FloatBuffer;
@@ -155,36 +156,42 @@ public abstract class DensePredictor extends Predictor
     public final void predict(final float[] batch, final int n, final float learningRate,
         final float marginThreshold, final Prediction[] out)
     {
-        Objects.requireNonNull(batch, "batch");
-        Objects.requireNonNull(out, "out");
-        if (n < 1 || n > maxBatch)
-        {
-            throw new IllegalArgumentException("batch of " + n + " samples; this predictor takes 1 to " + maxBatch);
-        }
-        final int values = n * inputSize(); // no overflow: n <= maxBatch, and maxBatch rows fit the step's memory
-        if (batch.length < values)
-        {
-            throw new IllegalArgumentException("the batch holds " + batch.length + " values, fewer than " + n
-                + " samples of " + inputSize() + " features");
-        }
-        if (out.length < n)
-        {
-            throw new IllegalArgumentException(out.length + " results for " + n + " samples");
-        }
+        predict(batch, 0, n, learningRate, marginThreshold, out);
+    }
+
+    /**
+     * Predicts samples {@code first} to {@code first + n - 1} of a longer batch into the same entries of
+     * {@code out}, with this call's learning rate and margin threshold: a slice of a buffer that holds more
+     * samples (a ring buffer, one thread's share of a batch), as if it were a batch of its own.
+     *
+     * @param batch           rows of {@link #inputSize()} features, row-major; rows {@code first} to
+     *                        {@code first + n - 1} are read and must be finite.
+     * @param first           the first sample's row, &ge; 0.
+     * @param n               number of samples, 1 to {@link #maxBatch()}.
+     * @param learningRate    &eta; for this call, finite and &ge; 0.
+     * @param marginThreshold d for this call, in [0, 1].
+     * @param out             results: entries {@code first} to {@code first + n - 1} are filled in order.
+     */
+    public final void predict(final float[] batch, final int first, final int n, final float learningRate,
+        final float marginThreshold, final Prediction[] out)
+    {
+        Checks.batch(batch, first, n, maxBatch, inputSize(), out);
         checkCall(learningRate, marginThreshold);
-        for (int i = 0; i < n; i++)
+        for (int i = first; i < first + n; i++)
         {
             checkResult(out[i]);
         }
-        checkFinite(batch, 0, values);
+        final int from = first * inputSize(); // fits: from < the batch's length
+        final int values = n * inputSize();   // no overflow: n <= maxBatch, and maxBatch rows fit the step's memory
+        checkFinite(batch, from, values);
         acquire();
         try
         {
-            inputs.put(0, batch, 0, values);
+            inputs.put(0, batch, from, values);
             step(n, learningRate, marginThreshold);
             for (int i = 0; i < n; i++)
             {
-                collect(i, out[i]);
+                collect(i, out[first + i]);
             }
         }
         finally

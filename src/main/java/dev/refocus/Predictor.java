@@ -383,24 +383,13 @@ public abstract class Predictor implements AutoCloseable
     /** For backends: {@code out} is a result of this predictor's size. */
     protected final void checkResult(final Prediction out)
     {
-        Objects.requireNonNull(out, "out");
-        if (out.classes() != classes)
-        {
-            throw new IllegalArgumentException("the result holds " + out.classes() + " classes, the model has "
-                + classes + " (use newPrediction())");
-        }
+        Checks.result(out, classes);
     }
 
     /** For backends: every value of {@code input[from, from + length)} is finite. */
     protected static void checkFinite(final float[] input, final int from, final int length)
     {
-        for (int i = from; i < from + length; i++)
-        {
-            if (!Float.isFinite(input[i]))
-            {
-                throw new IllegalArgumentException("input[" + i + "] is " + input[i] + "; inputs must be finite");
-            }
-        }
+        Checks.finite(input, from, length);
     }
 
     /** For backends: the next {@code length} values of {@code input}, from its position, are finite. */

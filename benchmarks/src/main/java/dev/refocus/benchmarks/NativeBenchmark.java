@@ -106,6 +106,15 @@ public class NativeBenchmark
         return out.finalClass();
     }
 
+    /** 64 certain samples in one call (the batched plain pass and margin check); the score is per sample. */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public int certainBatch64()
+    {
+        implicit.predict(batch, BATCH, ETA, 0.0f, outs);
+        return outs[BATCH - 1].finalClass();
+    }
+
     /** 64 uncertain samples in one call; the score is per sample. */
     @Benchmark
     @OperationsPerInvocation(BATCH)

@@ -37,6 +37,13 @@ class NativeBenchmarkTest
             assertTrue(b.out.adapted());
             assertArrayEquals(implicit, b.out.logits(), 1e-3f);
 
+            b.certainBatch64();
+            for (int i = 0; i < NativeBenchmark.BATCH; i++)
+            {
+                assertFalse(b.outs[i].adapted(), "sample " + i);
+            }
+            assertEquals(plain, b.outs[0].finalClass()); // the batch's first row is the single input
+
             b.uncertainBatch64();
             for (int i = 0; i < NativeBenchmark.BATCH; i++)
             {
