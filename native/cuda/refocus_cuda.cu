@@ -547,7 +547,7 @@ AddressRange address_range() {
 
 const char* memory_kind(int type) {
     switch (type) {
-        case cudaMemoryTypeUnregistered: return "host memory CUDA does not know";
+        case cudaMemoryTypeUnregistered: return "host memory";
         case cudaMemoryTypeHost: return "pinned host memory";
         default: return "not device memory";
     }
@@ -569,8 +569,8 @@ int32_t check_source(const refocus_cuda* ctx, const float* inputs, int32_t n, cu
     }
     cudaCheck(err);
     if (attributes.type != cudaMemoryTypeDevice && attributes.type != cudaMemoryTypeManaged) {
-        return refuse("0x%" PRIxPTR " is %s: predict_device() reads device memory (use the pinned inputs for host "
-                      "samples)", address, memory_kind(attributes.type));
+        return refuse("0x%" PRIxPTR " is %s, not device memory (samples in host memory go through the pinned "
+                      "inputs)", address, memory_kind(attributes.type));
     }
     if (attributes.device != ctx->device) {
         return refuse("0x%" PRIxPTR " is memory of CUDA device %d; this predictor runs on device %d", address,
@@ -598,7 +598,7 @@ int32_t check_source(const refocus_cuda* ctx, const float* inputs, int32_t n, cu
     cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
     cudaCheck(cudaStreamIsCapturing(stream, &capture));
     if (capture != cudaStreamCaptureStatusNone) {
-        return refuse("the stream is capturing a CUDA graph: predict_device() waits for its results, which a "
+        return refuse("the stream is capturing a CUDA graph: the call waits for its results, which a "
                       "capture never runs");
     }
     return 0;

@@ -14,9 +14,10 @@
 // and samples already on the device (refocus_cuda_predict_device): the same bits as from the pinned inputs, ordered
 // after the caller's stream, and every refusal with its reason.
 //
-// usage: test_cuda [quick]   (quick: the small networks and a sample of the configurations, for the emulator and
-//                             compute-sanitizer). Without a usable device it prints why and exits with 77, which
-//                             ctest reports as skipped.
+// usage: test_cuda [quick | sanitize]   (quick: the small networks and a sample of the configurations, for the
+//                             emulator; sanitize: fewer still, every edge test, for compute-sanitizer's slow tools).
+//                             Without a usable device it prints why and exits with 77, which ctest reports as
+//                             skipped.
 #include "check.h"
 #include "refocus/cuda.h"
 #include "refocus/dense.h"
@@ -559,9 +560,9 @@ void test_device_inputs(Network& net, int32_t mode) {
                                          nullptr, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
     CHECK(says("aligned"));
     CHECK_EQ(refocus_cuda_predict_device(ctx, refocus_cuda_inputs(ctx), 1, nullptr, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
-    CHECK(says("pinned host memory"));
+    CHECK(says("is pinned host memory, not device memory"));
     CHECK_EQ(refocus_cuda_predict_device(ctx, x.data(), 1, nullptr, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
-    CHECK(says("host memory CUDA does not know"));
+    CHECK(says("is host memory, not device memory"));
     void* range = nullptr;  // the library checks the range where the driver has cuMemGetAddressRange
     cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
     if (cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &range, 12000, cudaEnableDefault, &found)
@@ -623,7 +624,8 @@ void test_device_inputs(Network& net, int32_t mode) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const bool quick = argc > 1 && std::strcmp(argv[1], "quick") == 0;
+    const bool sanitize = argc > 1 && std::strcmp(argv[1], "sanitize") == 0;
+    const bool quick = sanitize || (argc > 1 && std::strcmp(argv[1], "quick") == 0);
     const int32_t devices = refocus_cuda_device_count();
     if (devices <= 0) {
         std::printf("test_cuda: skipped, no usable CUDA device: %s\n", refocus_cuda_last_error());
@@ -654,7 +656,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < nets.size(); i++) {
         const bool big = nets[i].sizes[1] >= 1024;
         const std::vector<int32_t> batches = quick ? std::vector<int32_t>{1, 7} : std::vector<int32_t>{1, 7, 64};
-        run_matrix(nets[i], batches, quick ? 7 : (big ? 3 : 1), 1000 * (uint32_t)i);
+        run_matrix(nets[i], batches, sanitize ? 41 : quick ? 7 : (big ? 3 : 1), 1000 * (uint32_t)i);
     }
     for (Network& net : nets) refocus_cuda_weights_free(net.weights);
     std::printf("cuda: %ld adapted and %ld certain samples compared; excused: %ld near-ties in the focus set, %ld "
