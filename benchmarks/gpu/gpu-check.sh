@@ -62,8 +62,8 @@ prepare() {
 
     echo "== prepare: jlink"
     local modules
-    modules=$(jdeps --print-module-deps --ignore-missing-deps --multi-release 17 \
-        --class-path "$CARRY/lib/*" "$CARRY"/lib/*.jar)
+    modules=$(jdeps --print-module-deps --ignore-missing-deps --multi-release 17 "$CARRY"/lib/*.jar 2> /dev/null \
+        | tail -1)
     echo "modules: $modules"
     jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=2 \
         --output "$CARRY/jre"
@@ -90,7 +90,8 @@ prepare() {
     set -e
     [ "$rc" = 77 ] || { echo "expected exit status 77 (no CUDA device), got $rc"; exit 1; }
     echo "== prepare: dry run of the whole script (--no-gpu)"
-    OUT=$ROOT/target/gpu-check-dry-run "$0" --no-gpu --quick
+    # 77: GpuCheck found no device, as it must here; anything else that failed is 1
+    OUT=$ROOT/target/gpu-check-dry-run "$0" --no-gpu --quick || [ $? = 77 ]
     echo "== prepare: done. Carry target/gpu-carry; the run call is in native/cuda/NOTES.md."
 }
 
@@ -161,7 +162,8 @@ NVCC=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 "$NVCC" --version | tail -2 || { failed "nvcc not found ($NVCC)"; finish; }
 cmake --version | head -1
 PYTHON=$(command -v python3)
-[ -x /usr/bin/python3 ] && ! "$PYTHON" -c 'import torch' 2> /dev/null && PYTHON=/usr/bin/python3
+# (from /: the repository's torch/ folder would pass for the package)
+if ! (cd / && "$PYTHON" -c 'import torch' 2> /dev/null) && [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; fi
 JAVA=$CARRY/jre/bin/java
 [ -x "$JAVA" ] || JAVA=""
 echo "python: $PYTHON; java: ${JAVA:-none (target/gpu-carry not carried?)}"
@@ -189,7 +191,8 @@ fi
 step "2. test_cuda: the CUDA step against the CPU step"
 if [ "$GPU" = 1 ]; then
     timeout "$(limit 150)" "$BUILD/test/test_cuda" "${QUICK[@]/--quick/quick}"
-    judge "test_cuda (full matrix against the CPU step, samples from device memory)" $?
+    rc=$?
+    judge "test_cuda (full matrix against the CPU step, samples from device memory)" "$rc"
 else
     skipped "test_cuda (--no-gpu)"
 fi
@@ -200,15 +203,18 @@ if [ -z "$JAVA" ]; then
 else
     timeout "$(limit 150)" "$JAVA" -Dorg.bytedeco.javacpp.cachedir=/tmp/refocus-javacpp -cp "$CARRY/lib/*" \
         dev.refocus.benchmarks.gpu.GpuCheck --out "$OUT/java-rows.tsv" "${QUICK[@]}"
-    judge "GpuCheck (CudaPredictor vs NativePredictor, predictDevice, S/M/L timings from Java)" $?
+    rc=$?
+    judge "GpuCheck (CudaPredictor vs NativePredictor, predictDevice, S/M/L timings from Java)" "$rc"
 fi
 
 step "4. PyTorch baseline"
 BASELINE=()
-[ "$GPU" = 0 ] && BASELINE=(--device cpu --tiny)
+WHERE="GPU"
+[ "$GPU" = 0 ] && BASELINE=(--device cpu --tiny) && WHERE="CPU, tiny models: a dry run"
 PYTHONUNBUFFERED=1 timeout "$(limit 120)" "$PYTHON" "$ROOT/benchmarks/gpu/torch_baseline.py" "${BASELINE[@]}" \
     --out "$OUT/torch-baseline.json"
-judge "PyTorch baseline ($([ "$GPU" = 1 ] && echo GPU || echo "CPU, tiny models: a dry run"))" $?
+rc=$?
+judge "PyTorch baseline ($WHERE)" "$rc"
 
 step "5. report"
 if "$PYTHON" "$ROOT/benchmarks/gpu/report.py" --java "$OUT/java-rows.tsv" --torch "$OUT/torch-baseline.json" \
@@ -222,8 +228,8 @@ step "6. compute-sanitizer on test_cuda sanitize"
 SANITIZED=()
 if [ "$GPU" = 0 ]; then
     skipped "compute-sanitizer (--no-gpu)"
-elif ! command -v compute-sanitizer > /dev/null; then
-    failed "compute-sanitizer not found"
+elif ! SANITIZER=$(command -v compute-sanitizer || ls "$(dirname "$NVCC")/compute-sanitizer" 2> /dev/null); then
+    failed "compute-sanitizer not found (on PATH or beside $NVCC)"
 else
     for tool in memcheck racecheck synccheck; do
         if [ "$tool" = synccheck ] && [ "$(left)" -lt 60 ]; then
@@ -231,9 +237,10 @@ else
             continue
         fi
         echo "-- $tool"
-        timeout "$(limit 100)" compute-sanitizer --tool "$tool" --error-exitcode 1 --print-limit 20 \
+        timeout "$(limit 100)" "$SANITIZER" --tool "$tool" --error-exitcode 1 --print-limit 20 \
             "$BUILD/test/test_cuda" sanitize > "$OUT/sanitizer-$tool.log" 2>&1
-        judge "compute-sanitizer $tool (test_cuda sanitize; $OUT/sanitizer-$tool.log)" $?
+        rc=$?
+        judge "compute-sanitizer $tool (test_cuda sanitize; $OUT/sanitizer-$tool.log)" "$rc"
         tail -3 "$OUT/sanitizer-$tool.log"
         SANITIZED+=("$tool")
     done
@@ -252,7 +259,8 @@ fi
 step "7. bench_cuda (the C call, no Java)"
 if [ "$GPU" = 1 ] && [ "$(left)" -gt 40 ]; then
     timeout "$(limit 60)" "$BUILD/test/bench_cuda" 500 > "$OUT/bench.txt" 2>&1
-    judge "bench_cuda ($OUT/bench.txt)" $?
+    rc=$?
+    judge "bench_cuda ($OUT/bench.txt)" "$rc"
     tail -20 "$OUT/bench.txt"
 else
     skipped "bench_cuda (--no-gpu, or no time left)"
