@@ -87,9 +87,12 @@ struct Status {
 // The context's pinned, mapped host block starts with this: the call in, the outcome out.
 struct HostIo {
     Call call;
-    int32_t n_adapted;  // samples that took the step (answers[2] != 0)
-    int32_t nan;        // Status::nan of the call
-    int32_t unused[2];
+    const float* source;  // the samples in device memory (refocus_cuda_predict_device), or NULL: the pinned inputs
+    int32_t n_adapted;    // samples that took the step (answers[2] != 0)
+    int32_t nan;          // Status::nan of the call
+    int64_t non_finite;   // a device source's first non-finite value (its index), or -1: the call is refused
+    float non_finite_value;
+    int32_t unused;
 };
 static_assert(sizeof(HostIo) % 16 == 0, "the inputs after HostIo stay 16-byte aligned");
 

@@ -36,7 +36,9 @@
 #include "sgd.cuh"
 #include "stage.cuh"
 
+#include <cinttypes>
 #include <cmath>
+#include <cstdarg>
 #include <new>
 #include <vector>
 
@@ -59,6 +61,7 @@ struct refocus_cuda_s {
     float clip_norm = 0.0f;
 
     cudaStream_t stream = nullptr;
+    cudaEvent_t source_ready = nullptr;  // refocus_cuda_predict_device(): the caller's stream has written the samples
     char* device_block = nullptr;
     char* host_block = nullptr;
     cudaGraph_t graphs[2] = {nullptr, nullptr};
@@ -417,6 +420,7 @@ int32_t build(refocus_cuda* ctx, const refocus_dense_config* cfg) {
     // everything below runs on the context's stream (a non-blocking one: it does not wait for the legacy default
     // stream), and build() synchronises it before the context is used
     cudaCheck(cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking));
+    cudaCheck(cudaEventCreateWithFlags(&ctx->source_ready, cudaEventDisableTiming));
     cudaCheck(cudaMalloc(reinterpret_cast<void**>(&ctx->device_block), d.used));
     cudaCheck(cudaMemsetAsync(ctx->device_block, 0, d.used, ctx->stream));  // padding and flags start at 0, stay so
     cudaCheck(cudaHostAlloc(reinterpret_cast<void**>(&ctx->host_block), h.used,
@@ -509,6 +513,95 @@ int32_t build(refocus_cuda* ctx, const refocus_dense_config* cfg) {
     cudaCheck(cudaStreamSynchronize(ctx->stream));  // the host vectors copied from may go; the context is ready
     TRY(capture(ctx, 0, enqueue_predict));
     return capture(ctx, 1, enqueue_forward);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// samples already on the device (refocus_cuda_predict_device)
+
+// An argument refused, with the reason in last_error: the checks only the runtime can make need words, not a code.
+__attribute__((format(printf, 1, 2))) int32_t refuse(const char* format, ...) {
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(last_error, sizeof last_error, format, args);
+    va_end(args);
+    return REFOCUS_ERROR_ARGUMENT;
+}
+
+// cuMemGetAddressRange_v2 (CUresult, an int, is 0 on success), found through the runtime because the static cudart
+// is linked and libcuda is not: NULL where the driver has none, and then the range is not checked.
+using AddressRange = int (*)(unsigned long long* base, size_t* size, unsigned long long address);
+
+AddressRange address_range() {
+    static const AddressRange found = [] {
+        void* fn = nullptr;
+        cudaDriverEntryPointQueryResult status = cudaDriverEntryPointSymbolNotFound;
+        if (cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &fn, 12000, cudaEnableDefault, &status)
+                != cudaSuccess || status != cudaDriverEntryPointSuccess) {
+            (void)cudaGetLastError();
+            fn = nullptr;
+        }
+        return reinterpret_cast<AddressRange>(fn);
+    }();
+    return found;
+}
+
+const char* memory_kind(int type) {
+    switch (type) {
+        case cudaMemoryTypeUnregistered: return "host memory";
+        case cudaMemoryTypeHost: return "pinned host memory";
+        default: return "not device memory";
+    }
+}
+
+// Everything about a caller's samples and stream that can be checked before the call: what they are, where they
+// are, and that the samples lie inside one allocation.
+int32_t check_source(const refocus_cuda* ctx, const float* inputs, int32_t n, cudaStream_t stream) {
+    const uintptr_t address = reinterpret_cast<uintptr_t>(inputs);
+    if (inputs == nullptr) return refuse("the device pointer is null");
+    if (address % alignof(float) != 0) {
+        return refuse("the device pointer 0x%" PRIxPTR " is not aligned to a float (4 bytes)", address);
+    }
+    cudaPointerAttributes attributes{};
+    const cudaError_t err = cudaPointerGetAttributes(&attributes, inputs);
+    if (err == cudaErrorInvalidValue) {
+        (void)cudaGetLastError();
+        return refuse("0x%" PRIxPTR " is no memory the CUDA runtime knows", address);
+    }
+    cudaCheck(err);
+    if (attributes.type != cudaMemoryTypeDevice && attributes.type != cudaMemoryTypeManaged) {
+        return refuse("0x%" PRIxPTR " is %s, not device memory (samples in host memory go through the pinned "
+                      "inputs)", address, memory_kind(attributes.type));
+    }
+    if (attributes.device != ctx->device) {
+        return refuse("0x%" PRIxPTR " is memory of CUDA device %d; this predictor runs on device %d", address,
+                      attributes.device, ctx->device);
+    }
+    const size_t bytes = sizeof(float) * (size_t)n * (size_t)ctx->layers[0].in;
+    if (const AddressRange range = address_range()) {
+        unsigned long long base = 0;
+        size_t size = 0;
+        if (range(&base, &size, address) != 0) {
+            return refuse("0x%" PRIxPTR " lies in no device allocation", address);
+        }
+        const size_t offset = address - (uintptr_t)base;  // base <= address: the allocation holds the address
+        if (offset > size || bytes > size - offset) {
+            return refuse("%d samples of %d floats (%zu bytes) from 0x%" PRIxPTR " run past the end of their "
+                          "allocation (%zu bytes from 0x%llx)", n, ctx->layers[0].in, bytes, address, size, base);
+        }
+    }
+    int stream_device = -1;
+    cudaCheck(cudaStreamGetDevice(stream, &stream_device));
+    if (stream_device != ctx->device) {
+        return refuse("the stream belongs to CUDA device %d; this predictor runs on device %d", stream_device,
+                      ctx->device);
+    }
+    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    cudaCheck(cudaStreamIsCapturing(stream, &capture));
+    if (capture != cudaStreamCaptureStatusNone) {
+        return refuse("the stream is capturing a CUDA graph: the call waits for its results, which a "
+                      "capture never runs");
+    }
+    return 0;
 }
 
 }  // namespace
@@ -631,6 +724,7 @@ void refocus_cuda_free(refocus_cuda* ctx) {
         if (ctx->execs[i] != nullptr) cudaGraphExecDestroy(ctx->execs[i]);
         if (ctx->graphs[i] != nullptr) cudaGraphDestroy(ctx->graphs[i]);
     }
+    if (ctx->source_ready != nullptr) cudaEventDestroy(ctx->source_ready);
     if (ctx->stream != nullptr) cudaStreamDestroy(ctx->stream);
     if (ctx->device_block != nullptr) cudaFree(ctx->device_block);
     if (ctx->host_block != nullptr) cudaFreeHost(ctx->host_block);
@@ -649,6 +743,7 @@ int32_t refocus_cuda_predict(refocus_cuda* ctx, int32_t n, float learning_rate, 
         return REFOCUS_ERROR_ARGUMENT;
     }
     ctx->io->call = Call{n, learning_rate, threshold, 0};
+    ctx->io->source = nullptr;
     TRY(run(ctx, 0));
     if (ctx->io->nan != 0) return REFOCUS_ERROR_NAN;
     return ctx->io->n_adapted;
@@ -657,7 +752,60 @@ int32_t refocus_cuda_predict(refocus_cuda* ctx, int32_t n, float learning_rate, 
 int32_t refocus_cuda_forward(refocus_cuda* ctx, int32_t n) {
     if (ctx == nullptr || n < 1 || n > ctx->max_batch) return REFOCUS_ERROR_ARGUMENT;
     ctx->io->call = Call{n, 0.0f, 0.0f, 0};
+    ctx->io->source = nullptr;
     return run(ctx, 1);
+}
+
+int32_t refocus_cuda_predict_device(refocus_cuda* ctx, const float* inputs, int32_t n, void* stream,
+                                    float learning_rate, float threshold) {
+    if (ctx == nullptr) return refuse("the context is null");
+    if (n < 1 || n > ctx->max_batch) return refuse("%d samples; this context takes 1 to %d", n, ctx->max_batch);
+    if (!std::isfinite(learning_rate) || learning_rate < 0.0f) {
+        return refuse("learning rate %g; it must be finite and >= 0", (double)learning_rate);
+    }
+    if (!(threshold >= 0.0f && threshold <= 1.0f)) {
+        return refuse("margin threshold %g; it must be in [0, 1]", (double)threshold);
+    }
+    const cudaStream_t caller = static_cast<cudaStream_t>(stream);
+    cudaCheck(cudaSetDevice(ctx->device));
+    TRY(check_source(ctx, inputs, n, caller));
+    ctx->io->call = Call{n, learning_rate, threshold, 0};
+    ctx->io->source = inputs;
+    // the graph starts after everything the caller enqueued on its stream so far, the samples' writes among them
+    cudaCheck(cudaEventRecord(ctx->source_ready, caller));
+    cudaCheck(cudaStreamWaitEvent(ctx->stream, ctx->source_ready, 0));
+    TRY(run(ctx, 0));
+    if (ctx->io->non_finite >= 0) {
+        const float value = ctx->io->non_finite_value;
+        return refuse("input[%" PRId64 "] is %s; inputs must be finite", ctx->io->non_finite,
+                      value != value ? "NaN" : value > 0.0f ? "Infinity" : "-Infinity");
+    }
+    if (ctx->io->nan != 0) return REFOCUS_ERROR_NAN;
+    return ctx->io->n_adapted;
+}
+
+int32_t refocus_cuda_buffer_alloc(int32_t device, int64_t bytes, void** out) {
+    if (out == nullptr) return REFOCUS_ERROR_ARGUMENT;
+    *out = nullptr;
+    if (device < 0 || bytes < 1) return REFOCUS_ERROR_ARGUMENT;
+    const int32_t count = refocus_cuda_device_count();
+    if (count < 0) return count;
+    if (device >= count) return REFOCUS_ERROR_ARGUMENT;
+    cudaCheck(cudaSetDevice(device));
+    cudaCheck(cudaMalloc(out, (size_t)bytes));
+    return 0;
+}
+
+void refocus_cuda_buffer_free(void* buffer) {
+    if (buffer != nullptr) cudaFree(buffer);
+    (void)cudaGetLastError();
+}
+
+int32_t refocus_cuda_buffer_write(void* buffer, int64_t offset, const float* values, int64_t count) {
+    if (buffer == nullptr || values == nullptr || offset < 0 || count < 0) return REFOCUS_ERROR_ARGUMENT;
+    cudaCheck(cudaMemcpy(static_cast<char*>(buffer) + offset, values, sizeof(float) * (size_t)count,
+                         cudaMemcpyHostToDevice));
+    return 0;
 }
 
 }  // extern "C"

@@ -1,7 +1,7 @@
 // bench_cuda: the CUDA step's latency and throughput on the benchmark models of DESIGN.md section 5, next to the CPU
-// step's, for gpu-check.sh. Each figure is the median over many calls of the wall time of one C call as a caller
-// sees it (the graph's launch, its kernels and the synchronisation), after a warm-up; per sample for batch 1, per
-// call and per sample for batch 64. Not a test: it prints numbers (it does check that the calls succeed).
+// step's, for benchmarks/gpu/gpu-check.sh. Each figure is the median over many calls of the wall time of one C call
+// as a caller sees it (the graph's launch, its kernels and the synchronisation), after a warm-up; per sample for
+// batch 1, per call and per sample for batch 64. Not a test: it prints numbers (it does check that the calls succeed).
 //
 // usage: bench_cuda [iterations]   (default 2000; M uses a quarter, the CPU step at batch 64 a tenth)
 #include "refocus/cuda.h"

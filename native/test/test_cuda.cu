@@ -10,14 +10,19 @@
 //     next candidate of the plain logits) may pick other focus classes: such a sample's adapted results are not
 //     compared (the count of excused samples is printed).
 // Also: the forward pass, argument errors, a NaN logit (REFOCUS_ERROR_NAN), the fallback of a sample whose adapted
-// logits are not finite, contexts sharing weights, and a batch giving each sample the bits a call of its own gives it.
+// logits are not finite, contexts sharing weights, a batch giving each sample the bits a call of its own gives it,
+// and samples already on the device (refocus_cuda_predict_device): the same bits as from the pinned inputs, ordered
+// after the caller's stream, and every refusal with its reason.
 //
-// usage: test_cuda [quick]   (quick: the small networks and a sample of the configurations, for the emulator and
-//                             compute-sanitizer). Without a usable device it prints why and exits with 77, which
-//                             ctest reports as skipped.
+// usage: test_cuda [quick | sanitize]   (quick: the small networks and a sample of the configurations, for the
+//                             emulator; sanitize: fewer still, every edge test, for compute-sanitizer's slow tools).
+//                             Without a usable device it prints why and exits with 77, which ctest reports as
+//                             skipped.
 #include "check.h"
 #include "refocus/cuda.h"
 #include "refocus/dense.h"
+
+#include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cmath>
@@ -435,10 +440,192 @@ void test_shared_weights(Network& net) {
     refocus_cuda_free(ctx_b);
 }
 
+// ---------------------------------------------------------------------------------------------------
+// samples on the device
+
+bool says(const char* part) {
+    const bool ok = std::strstr(refocus_cuda_last_error(), part) != nullptr;
+    if (!ok) std::fprintf(stderr, "  last error \"%s\" does not say \"%s\"\n", refocus_cuda_last_error(), part);
+    return ok;
+}
+
+// The results of the last call, to compare bit for bit.
+struct Results {
+    int32_t rc;
+    std::vector<float> logits, margins;
+    std::vector<int32_t> answers;
+    Results(refocus_cuda* ctx, int32_t rc_, int32_t n, int32_t classes)
+        : rc(rc_), logits(refocus_cuda_logits(ctx), refocus_cuda_logits(ctx) + (size_t)n * classes),
+          margins(refocus_cuda_margins(ctx), refocus_cuda_margins(ctx) + n),
+          answers(refocus_cuda_answers(ctx), refocus_cuda_answers(ctx) + 3 * n) {}
+    bool operator==(const Results& o) const {
+        return rc == o.rc && logits.size() == o.logits.size()
+               && std::memcmp(logits.data(), o.logits.data(), sizeof(float) * logits.size()) == 0
+               && std::memcmp(margins.data(), o.margins.data(), sizeof(float) * margins.size()) == 0
+               && answers == o.answers;
+    }
+};
+
+void test_device_inputs(Network& net, int32_t mode) {
+    const int32_t n = 6, in = net.sizes[0], classes = net.classes();
+    refocus_dense_config cfg = base_config(net);
+    cfg.max_batch = n;
+    cfg.mode = mode;
+    cfg.steps = 2;
+    refocus_cuda* ctx = nullptr;
+    if (!CHECK_EQ(refocus_cuda_create(net.weights, &cfg, &ctx), 0)) return;
+    const size_t floats = (size_t)n * in;
+    const std::vector<float> x = make_inputs(n, in, 77);
+    const float eta = 0.5f;
+
+    // the reference: the same samples from the pinned inputs, every sample uncertain, then a mixed threshold
+    std::memcpy(refocus_cuda_inputs(ctx), x.data(), sizeof(float) * floats);
+    std::vector<Results> host;
+    for (float d : {1.0f, 0.0f, 0.3f}) host.emplace_back(ctx, refocus_cuda_predict(ctx, n, eta, d), n, classes);
+    CHECK(host[0].rc == n);
+    CHECK_EQ(host[1].rc, 0);
+
+    // a buffer of two batches, poisoned; the samples are the second one
+    void* buffer = nullptr;
+    if (!CHECK_EQ(refocus_cuda_buffer_alloc(0, (int64_t)(2 * floats * sizeof(float)), &buffer), 0)) return;
+    float* samples = static_cast<float*>(buffer) + floats;
+    CHECK_EQ(cudaMemset(buffer, 0xFF, 2 * floats * sizeof(float)), cudaSuccess);  // NaN everywhere
+    CHECK_EQ(refocus_cuda_buffer_write(buffer, (int64_t)(floats * sizeof(float)), x.data(), (int64_t)floats), 0);
+    std::memset(refocus_cuda_inputs(ctx), 0xFF, sizeof(float) * floats);  // the pinned inputs are not read
+    const float thresholds[3] = {1.0f, 0.0f, 0.3f};
+    for (int32_t i = 0; i < 3; i++) {
+        const int32_t rc = refocus_cuda_predict_device(ctx, samples, n, nullptr, eta, thresholds[i]);
+        CHECK_AT(Results(ctx, rc, n, classes) == host[i], std::string("device = pinned inputs, d ") + std::to_string(i));
+    }
+    // fewer samples than the context takes: the first ones, each as in the full batch
+    CHECK_EQ(refocus_cuda_predict_device(ctx, samples, 2, nullptr, eta, 1.0f), 2);
+    CHECK(std::memcmp(refocus_cuda_logits(ctx), host[0].logits.data(), sizeof(float) * 2 * classes) == 0);
+
+    // ordering: the samples are written on the caller's non-blocking stream behind a long copy; the step must wait
+    cudaStream_t stream = nullptr;
+    CHECK_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+    const size_t slow_bytes = (size_t)64 << 20;
+    void *slow_src = nullptr, *slow_dst = nullptr;
+    CHECK_EQ(cudaMalloc(&slow_src, slow_bytes), cudaSuccess);
+    CHECK_EQ(cudaMalloc(&slow_dst, slow_bytes), cudaSuccess);
+    for (int32_t round = 0; round < 3; round++) {
+        CHECK_EQ(cudaMemsetAsync(samples, 0xFF, floats * sizeof(float), stream), cudaSuccess);
+        CHECK_EQ(cudaMemcpyAsync(slow_dst, slow_src, slow_bytes, cudaMemcpyDeviceToDevice, stream), cudaSuccess);
+        CHECK_EQ(cudaMemcpyAsync(samples, x.data(), floats * sizeof(float), cudaMemcpyHostToDevice, stream),
+                 cudaSuccess);
+        const int32_t rc = refocus_cuda_predict_device(ctx, samples, n, stream, eta, 1.0f);
+        if (!CHECK_AT(Results(ctx, rc, n, classes) == host[0], std::string("ordered after the caller's stream"))) {
+            std::fprintf(stderr, "  rc %d: %s\n", rc, refocus_cuda_last_error());
+        }
+    }
+    CHECK_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    cudaFree(slow_src);
+    cudaFree(slow_dst);
+
+    // managed memory is device-accessible: taken
+    float* managed = nullptr;
+    if (CHECK_EQ(cudaMallocManaged(reinterpret_cast<void**>(&managed), floats * sizeof(float)), cudaSuccess)) {
+        std::memcpy(managed, x.data(), floats * sizeof(float));
+        const int32_t rc = refocus_cuda_predict_device(ctx, managed, n, nullptr, eta, 1.0f);
+        CHECK_AT(Results(ctx, rc, n, classes) == host[0], std::string("managed memory"));
+        cudaFree(managed);
+    }
+
+    // non-finite samples: refused, the lowest index named, the context goes on
+    const float bad[3] = {NAN, INFINITY, -INFINITY};
+    for (int32_t i = 0; i < 3; i++) {
+        const size_t at = (size_t)in + 3 + (size_t)i;  // sample 1
+        CHECK_EQ(refocus_cuda_buffer_write(samples, (int64_t)(at * sizeof(float)), &bad[i], 1), 0);
+        if (i == 0) {  // a second one further on: the lowest index is reported
+            CHECK_EQ(refocus_cuda_buffer_write(samples, (int64_t)((floats - 1) * sizeof(float)), &bad[0], 1), 0);
+        }
+        CHECK_EQ(refocus_cuda_predict_device(ctx, samples, n, nullptr, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
+        char expected[96];
+        std::snprintf(expected, sizeof expected, "input[%zu] is %s; inputs must be finite", at,
+                      i == 0 ? "NaN" : i == 1 ? "Infinity" : "-Infinity");
+        CHECK(says(expected));
+        CHECK(refocus_cuda_predict_device(ctx, samples, 1, nullptr, eta, 0.3f) >= 0);  // sample 0 alone is fine
+        CHECK_EQ(refocus_cuda_buffer_write(samples, (int64_t)(at * sizeof(float)), &x[at], 1), 0);
+        CHECK_EQ(refocus_cuda_buffer_write(samples, (int64_t)((floats - 1) * sizeof(float)), &x[floats - 1], 1), 0);
+    }
+    {
+        const int32_t rc = refocus_cuda_predict_device(ctx, samples, n, nullptr, eta, 0.3f);
+        CHECK_AT(Results(ctx, rc, n, classes) == host[2], std::string("after refusals"));
+    }
+
+    // refusals, each with its reason
+    CHECK_EQ(refocus_cuda_predict_device(ctx, nullptr, n, nullptr, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
+    CHECK(says("null"));
+    CHECK_EQ(refocus_cuda_predict_device(ctx, reinterpret_cast<const float*>(reinterpret_cast<char*>(samples) + 2), 1,
+                                         nullptr, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
+    CHECK(says("aligned"));
+    CHECK_EQ(refocus_cuda_predict_device(ctx, refocus_cuda_inputs(ctx), 1, nullptr, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
+    CHECK(says("is pinned host memory, not device memory"));
+    CHECK_EQ(refocus_cuda_predict_device(ctx, x.data(), 1, nullptr, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
+    CHECK(says("is host memory, not device memory"));
+    void* range = nullptr;  // the library checks the range where the driver has cuMemGetAddressRange
+    cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
+    if (cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &range, 12000, cudaEnableDefault, &found)
+            == cudaSuccess && found == cudaDriverEntryPointSuccess) {
+        CHECK_EQ(refocus_cuda_predict_device(ctx, samples + 1, n, nullptr, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
+        CHECK(says("run past the end of their allocation"));
+    } else {
+        std::printf("cuda: no cuMemGetAddressRange in this driver: the allocation's range is not checked\n");
+    }
+    CHECK_EQ(refocus_cuda_predict_device(ctx, samples + 1, n - 1, nullptr, eta, 0.3f) >= 0, true);  // fits: taken
+    for (int32_t bad_n : {0, -1, n + 1}) {
+        CHECK_EQ(refocus_cuda_predict_device(ctx, samples, bad_n, nullptr, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
+        CHECK(says("samples; this context takes 1 to"));
+    }
+    CHECK_EQ(refocus_cuda_predict_device(ctx, samples, n, nullptr, (float)NAN, 0.3f), REFOCUS_ERROR_ARGUMENT);
+    CHECK(says("learning rate"));
+    CHECK_EQ(refocus_cuda_predict_device(ctx, samples, n, nullptr, eta, 1.5f), REFOCUS_ERROR_ARGUMENT);
+    CHECK(says("margin threshold"));
+    CHECK_EQ(refocus_cuda_predict_device(nullptr, samples, n, nullptr, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
+
+    cudaStream_t capturing = nullptr;
+    CHECK_EQ(cudaStreamCreateWithFlags(&capturing, cudaStreamNonBlocking), cudaSuccess);
+    CHECK_EQ(cudaStreamBeginCapture(capturing, cudaStreamCaptureModeRelaxed), cudaSuccess);
+    CHECK_EQ(refocus_cuda_predict_device(ctx, samples, n, capturing, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
+    CHECK(says("capturing a CUDA graph"));
+    cudaGraph_t graph = nullptr;
+    CHECK_EQ(cudaStreamEndCapture(capturing, &graph), cudaSuccess);
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    cudaStreamDestroy(capturing);
+
+    int devices = 0;
+    if (cudaGetDeviceCount(&devices) == cudaSuccess && devices >= 2) {  // the emulator has two
+        void* other = nullptr;
+        CHECK_EQ(refocus_cuda_buffer_alloc(1, (int64_t)(floats * sizeof(float)), &other), 0);
+        CHECK_EQ(refocus_cuda_predict_device(ctx, static_cast<float*>(other), n, nullptr, eta, 0.3f),
+                 REFOCUS_ERROR_ARGUMENT);
+        CHECK(says("memory of CUDA device 1; this predictor runs on device 0"));
+        refocus_cuda_buffer_free(other);
+        cudaStream_t other_stream = nullptr;
+        CHECK_EQ(cudaSetDevice(1), cudaSuccess);
+        CHECK_EQ(cudaStreamCreateWithFlags(&other_stream, cudaStreamNonBlocking), cudaSuccess);
+        CHECK_EQ(cudaSetDevice(0), cudaSuccess);
+        CHECK_EQ(refocus_cuda_predict_device(ctx, samples, n, other_stream, eta, 0.3f), REFOCUS_ERROR_ARGUMENT);
+        CHECK(says("the stream belongs to CUDA device 1"));
+        cudaStreamDestroy(other_stream);
+    }
+    refocus_cuda_buffer_free(buffer);
+    cudaStreamDestroy(stream);
+    refocus_cuda_free(ctx);
+    (void)cudaGetLastError();
+
+    CHECK_EQ(refocus_cuda_buffer_alloc(0, 0, &buffer), REFOCUS_ERROR_ARGUMENT);
+    CHECK_EQ(refocus_cuda_buffer_alloc(-1, 4, &buffer), REFOCUS_ERROR_ARGUMENT);
+    CHECK_EQ(refocus_cuda_buffer_alloc(devices, 4, &buffer), REFOCUS_ERROR_ARGUMENT);
+    CHECK_EQ(refocus_cuda_buffer_write(nullptr, 0, x.data(), 1), REFOCUS_ERROR_ARGUMENT);
+    refocus_cuda_buffer_free(nullptr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    const bool quick = argc > 1 && std::strcmp(argv[1], "quick") == 0;
+    const bool sanitize = argc > 1 && std::strcmp(argv[1], "sanitize") == 0;
+    const bool quick = sanitize || (argc > 1 && std::strcmp(argv[1], "quick") == 0);
     const int32_t devices = refocus_cuda_device_count();
     if (devices <= 0) {
         std::printf("test_cuda: skipped, no usable CUDA device: %s\n", refocus_cuda_last_error());
@@ -464,10 +651,12 @@ int main(int argc, char** argv) {
     test_arguments(nets[0]);
     test_nan_and_fallback();
     test_shared_weights(nets[1]);
+    test_device_inputs(nets[1], REFOCUS_MODE_IMPLICIT);
+    test_device_inputs(nets[2], REFOCUS_MODE_SHADOW);
     for (size_t i = 0; i < nets.size(); i++) {
         const bool big = nets[i].sizes[1] >= 1024;
         const std::vector<int32_t> batches = quick ? std::vector<int32_t>{1, 7} : std::vector<int32_t>{1, 7, 64};
-        run_matrix(nets[i], batches, quick ? 7 : (big ? 3 : 1), 1000 * (uint32_t)i);
+        run_matrix(nets[i], batches, sanitize ? 41 : quick ? 7 : (big ? 3 : 1), 1000 * (uint32_t)i);
     }
     for (Network& net : nets) refocus_cuda_weights_free(net.weights);
     std::printf("cuda: %ld adapted and %ld certain samples compared; excused: %ld near-ties in the focus set, %ld "

@@ -43,6 +43,21 @@ int main(void) {
     EXPECT(refocus_cuda_create(NULL, NULL, NULL) == REFOCUS_ERROR_ARGUMENT);
     EXPECT(refocus_cuda_predict(NULL, 1, 0.5f, 0.5f) == REFOCUS_ERROR_ARGUMENT);
     EXPECT(refocus_cuda_forward(NULL, 1) == REFOCUS_ERROR_ARGUMENT);
+    EXPECT(refocus_cuda_predict_device(NULL, NULL, 1, NULL, 0.5f, 0.5f) == REFOCUS_ERROR_ARGUMENT);
+    EXPECT(strcmp(refocus_cuda_last_error(), "the context is null") == 0);
+    {
+        void* buffer = (void*)1;
+        const float value = 1.0f;
+        EXPECT(refocus_cuda_buffer_alloc(0, 16, NULL) == REFOCUS_ERROR_ARGUMENT);
+        EXPECT(refocus_cuda_buffer_alloc(0, 0, &buffer) == REFOCUS_ERROR_ARGUMENT && buffer == NULL);
+        if (devices <= 0) {
+            EXPECT(refocus_cuda_buffer_alloc(0, 16, &buffer) == (devices < 0 ? REFOCUS_ERROR_CUDA
+                                                                              : REFOCUS_ERROR_ARGUMENT));
+            EXPECT(buffer == NULL);
+        }
+        EXPECT(refocus_cuda_buffer_write(NULL, 0, &value, 1) == REFOCUS_ERROR_ARGUMENT);
+        refocus_cuda_buffer_free(NULL);
+    }
     EXPECT(refocus_is_error(REFOCUS_ERROR_CUDA));
     refocus_cuda_free(NULL);
     refocus_cuda_weights_free(NULL);

@@ -19,6 +19,10 @@
  * refocus_cuda_predict() has returned: each call copies the inputs in, runs the step and copies the results out
  * on the context's stream, and synchronises that stream before returning.
  *
+ * A caller that holds its samples on the device already (a device pointer and a stream from its own CUDA code,
+ * bytedeco's cuda or pytorch presets, ...) passes them to refocus_cuda_predict_device() instead: no host round
+ * trip, the same graph, the results in the same pinned buffers.
+ *
  * Thread-safety: a context is used by one host thread at a time; weights are only read, so contexts on any threads
  * may share them. Errors are return codes (refocus_is_error()); nothing prints or exits.
  */
@@ -39,7 +43,8 @@ typedef struct refocus_cuda_s refocus_cuda;                  /* opaque */
 
 /*! refocus_cuda_last_error() :
  *  @return : a static, readable description of the calling thread's last REFOCUS_ERROR_CUDA (the CUDA runtime's
- *            own message, such as "no CUDA-capable device is detected"), or "no error" (never NULL). */
+ *            own message, such as "no CUDA-capable device is detected"), or of the reason of
+ *            refocus_cuda_predict_device()'s last REFOCUS_ERROR_ARGUMENT; "no error" before any (never NULL). */
 REFOCUS_API const char* refocus_cuda_last_error(void);
 
 /*! refocus_cuda_device_count() :
@@ -95,6 +100,39 @@ REFOCUS_API int32_t refocus_cuda_predict(refocus_cuda* ctx, int32_t n, float lea
  *  refocus_dense_forward() on the GPU.
  *  @return : as refocus_dense_forward(), or REFOCUS_ERROR_CUDA. */
 REFOCUS_API int32_t refocus_cuda_forward(refocus_cuda* ctx, int32_t n);
+
+/*! refocus_cuda_predict_device() :
+ *  refocus_cuda_predict() for n samples that are already in device memory: `inputs` holds them row-major
+ *  (n * sizes[0] floats, no padding), written by work the caller enqueued on `stream` (a cudaStream_t of the
+ *  context's device; NULL: the legacy default stream). The results land in the context's pinned buffers, as
+ *  refocus_cuda_predict()'s.
+ *
+ *  Ordering: the call records an event on `stream` and makes the context's stream wait for it, so the step starts
+ *  after all the work enqueued on `stream` before the call (and nothing enqueued after it); it synchronises the
+ *  context's stream only, and returns once the results are in the pinned buffers and the step no longer reads
+ *  `inputs`: the caller may then overwrite or free them. `stream` itself is not synchronised, and nothing is
+ *  enqueued on it but the event.
+ *
+ *  Checked before anything is enqueued (each refusal is REFOCUS_ERROR_ARGUMENT, its reason in
+ *  refocus_cuda_last_error()): n, the learning rate and the threshold as refocus_cuda_predict(); `inputs` is not
+ *  NULL, float-aligned, device or managed memory (cudaPointerGetAttributes) of the context's device, and, where the
+ *  driver has cuMemGetAddressRange, [inputs, inputs + n * sizes[0]) lies inside one allocation; `stream` belongs to
+ *  the context's device and is not capturing a graph. `stream` must be a live stream (or NULL): a destroyed handle
+ *  cannot be told from a live one. Checked on the device, as the samples are read: a non-finite value refuses the
+ *  call (REFOCUS_ERROR_ARGUMENT, "input[i] is NaN; inputs must be finite", i the lowest such index), as the Java
+ *  API refuses one in host memory; the pinned results are then undefined.
+ *  @return : as refocus_cuda_predict(), or REFOCUS_ERROR_ARGUMENT as above. */
+REFOCUS_API int32_t refocus_cuda_predict_device(refocus_cuda* ctx, const float* inputs, int32_t n, void* stream,
+                                                float learning_rate, float threshold);
+
+/*! refocus_cuda_buffer_alloc(), refocus_cuda_buffer_write(), refocus_cuda_buffer_free() :
+ *  Plain device memory (cudaMalloc) for callers that have no CUDA binding of their own, such as the Java tests and
+ *  benchmarks of refocus_cuda_predict_device(). _write copies `count` floats from host memory to `buffer + offset`
+ *  bytes and returns once they are there (cudaMemcpy, on the legacy default stream).
+ *  @return : 0, or REFOCUS_ERROR_ARGUMENT (NULL, negative or zero sizes, no such device), REFOCUS_ERROR_CUDA. */
+REFOCUS_API int32_t refocus_cuda_buffer_alloc(int32_t device, int64_t bytes, void** out);
+REFOCUS_API int32_t refocus_cuda_buffer_write(void* buffer, int64_t offset, const float* values, int64_t count);
+REFOCUS_API void refocus_cuda_buffer_free(void* buffer);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <ucontext.h>
 #include <vector>
@@ -12,15 +14,54 @@ dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 struct emu_stream {
     emu_graph* capture = nullptr;
+    int device = 0;
 };
 
 struct emu_graph {
     std::vector<std::function<void()>> ops;
 };
 
+struct emu_event {
+    int device = 0;
+};
+
 namespace {
 
 cudaError_t last = cudaSuccess;
+constexpr int DEVICES = 2;
+int current_device = 0;
+
+struct Allocation {
+    size_t bytes;
+    cudaMemoryType type;
+    int device;
+};
+std::map<uintptr_t, Allocation> allocations;  // by base address
+
+void* allocate(size_t bytes, cudaMemoryType type) {
+    void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
+    if (p == nullptr) return nullptr;
+    std::memset(p, 0xA5, bytes);  // never zero: the code must clear what it relies on
+    allocations[(uintptr_t)p] = Allocation{bytes, type, current_device};
+    return p;
+}
+
+// the allocation holding address, or allocations.end()
+std::map<uintptr_t, Allocation>::iterator holding(uintptr_t address) {
+    auto it = allocations.upper_bound(address);
+    if (it == allocations.begin()) return allocations.end();
+    --it;
+    return address < it->first + std::max<size_t>(it->second.bytes, 1) ? it : allocations.end();
+}
+
+// cuMemGetAddressRange_v2: CUDA_ERROR_NOT_FOUND (500) outside every device allocation
+int address_range(unsigned long long* base, size_t* size, unsigned long long address) {
+    const auto it = holding((uintptr_t)address);
+    if (it == allocations.end() || it->second.type == cudaMemoryTypeHost) return 500;
+    *base = it->first;
+    *size = it->second.bytes;
+    return 0;
+}
 
 cudaError_t record(cudaError_t err) {
     if (err != cudaSuccess) last = err;
@@ -277,6 +318,7 @@ const char* cudaGetErrorString(cudaError_t err) {
         case cudaErrorMemoryAllocation: return "out of memory";
         case cudaErrorInsufficientDriver: return "CUDA driver version is insufficient for CUDA runtime version";
         case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+        case cudaErrorInvalidResourceHandle: return "invalid resource handle";
         default: return "unknown error";
     }
 }
@@ -288,6 +330,7 @@ const char* cudaGetErrorName(cudaError_t err) {
         case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
         case cudaErrorInsufficientDriver: return "cudaErrorInsufficientDriver";
         case cudaErrorNoDevice: return "cudaErrorNoDevice";
+        case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
         default: return "cudaErrorUnknown";
     }
 }
@@ -305,20 +348,29 @@ cudaError_t cudaGetDeviceCount(int* count) {
         *count = 0;
         return record(cudaErrorInsufficientDriver);
     }
-    *count = 1;
+    *count = DEVICES;
     return cudaSuccess;
 }
 
-cudaError_t cudaSetDevice(int device) { return device == 0 ? cudaSuccess : record(cudaErrorInvalidDevice); }
+cudaError_t cudaSetDevice(int device) {
+    if (device < 0 || device >= DEVICES) return record(cudaErrorInvalidDevice);
+    current_device = device;
+    return cudaSuccess;
+}
 
 cudaError_t cudaMalloc(void** p, size_t bytes) {
-    *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
-    if (*p == nullptr) return record(cudaErrorMemoryAllocation);
-    std::memset(*p, 0xA5, bytes);  // never zero: the code must clear what it relies on
-    return cudaSuccess;
+    *p = allocate(bytes, cudaMemoryTypeDevice);
+    return *p == nullptr ? record(cudaErrorMemoryAllocation) : cudaSuccess;
+}
+
+cudaError_t cudaMallocManaged(void** p, size_t bytes, unsigned) {
+    *p = allocate(bytes, cudaMemoryTypeManaged);
+    return *p == nullptr ? record(cudaErrorMemoryAllocation) : cudaSuccess;
 }
 
 cudaError_t cudaFree(void* p) {
+    if (p == nullptr) return cudaSuccess;
+    if (allocations.erase((uintptr_t)p) == 0) return record(cudaErrorInvalidValue);
     std::free(p);
     return cudaSuccess;
 }
@@ -353,7 +405,10 @@ cudaError_t cudaMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitc
     return cudaSuccess;
 }
 
-cudaError_t cudaHostAlloc(void** p, size_t bytes, unsigned) { return cudaMalloc(p, bytes); }
+cudaError_t cudaHostAlloc(void** p, size_t bytes, unsigned) {
+    *p = allocate(bytes, cudaMemoryTypeHost);
+    return *p == nullptr ? record(cudaErrorMemoryAllocation) : cudaSuccess;
+}
 cudaError_t cudaFreeHost(void* p) { return cudaFree(p); }
 
 cudaError_t cudaHostGetDevicePointer(void** device, void* host, unsigned) {
@@ -363,6 +418,7 @@ cudaError_t cudaHostGetDevicePointer(void** device, void* host, unsigned) {
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned) {
     *stream = new emu_stream();
+    (*stream)->device = current_device;
     return cudaSuccess;
 }
 
@@ -404,5 +460,66 @@ cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
 
 cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
     delete graph;
+    return cudaSuccess;
+}
+
+// Streams run their work at once, so an event is complete when recorded; what is checked is that event and stream
+// are of one device, as the runtime requires.
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned) {
+    *event = new emu_event();
+    (*event)->device = current_device;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t event) {
+    delete event;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
+    const int device = stream != nullptr ? stream->device : current_device;
+    return event == nullptr || event->device != device ? record(cudaErrorInvalidResourceHandle) : cudaSuccess;
+}
+
+cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t event, unsigned) {
+    return event == nullptr ? record(cudaErrorInvalidResourceHandle) : cudaSuccess;
+}
+
+cudaError_t cudaStreamGetDevice(cudaStream_t stream, int* device) {
+    *device = stream != nullptr ? stream->device : current_device;
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status) {
+    *status = stream != nullptr && stream->capture != nullptr ? cudaStreamCaptureStatusActive
+                                                              : cudaStreamCaptureStatusNone;
+    return cudaSuccess;
+}
+
+// as since CUDA 11: memory the runtime does not know is cudaMemoryTypeUnregistered, not an error
+cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attributes, const void* p) {
+    if (attributes == nullptr) return record(cudaErrorInvalidValue);
+    *attributes = cudaPointerAttributes{cudaMemoryTypeUnregistered, -2, nullptr, nullptr};
+    const auto it = holding((uintptr_t)p);
+    if (it != allocations.end()) {
+        attributes->type = it->second.type;
+        attributes->device = it->second.device;
+        attributes->devicePointer = const_cast<void*>(p);
+        attributes->hostPointer = it->second.type == cudaMemoryTypeDevice ? nullptr : const_cast<void*>(p);
+    }
+    return cudaSuccess;
+}
+
+// REFOCUS_CUDA_EMU_NO_ADDRESS_RANGE=1 plays a driver without cuMemGetAddressRange
+cudaError_t cudaGetDriverEntryPointByVersion(const char* symbol, void** fn, unsigned, unsigned long long,
+                                             cudaDriverEntryPointQueryResult* status) {
+    const char* none = std::getenv("REFOCUS_CUDA_EMU_NO_ADDRESS_RANGE");
+    if (std::strcmp(symbol, "cuMemGetAddressRange") == 0 && !(none != nullptr && std::strcmp(none, "1") == 0)) {
+        *fn = reinterpret_cast<void*>(&address_range);
+        *status = cudaDriverEntryPointSuccess;
+    } else {
+        *fn = nullptr;
+        *status = cudaDriverEntryPointSymbolNotFound;
+    }
     return cudaSuccess;
 }

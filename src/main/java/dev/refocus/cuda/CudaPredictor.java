@@ -10,6 +10,7 @@ import dev.refocus.internal.bindings.cuda.CudaNative;
 import org.bytedeco.javacpp.PointerPointer;
 
 import java.lang.ref.Cleaner;
+import java.util.Objects;
 
 /**
  * The CUDA backend for dense networks: the refocus step of {@code refocus/cuda.h}, with the semantics of the CPU
@@ -24,6 +25,10 @@ import java.lang.ref.Cleaner;
  *     predictor.predict(batch, n, results);
  * }
  * }</pre>
+ *
+ * <p>A caller whose samples are already on the GPU (its own CUDA code, bytedeco's cuda or pytorch presets) passes
+ * their device address and its stream to {@link #predictDevice(long, long, Prediction)}: no host round trip for the
+ * input, the same step, the same results.
  *
  * <p>Without a usable device (no NVIDIA driver, no GPU, or a build made without nvcc) {@link CudaNetwork#upload}
  * throws {@link CudaUnavailableException}, saying why; the CPU backends are unaffected.
@@ -105,6 +110,127 @@ public final class CudaPredictor extends DensePredictor
     public CudaNetwork weights()
     {
         return weights;
+    }
+
+    /**
+     * Predicts one sample that is already in device memory, with the configured learning rate and margin threshold,
+     * without copying it through the host ({@code refocus_cuda_predict_device()} of {@code refocus/cuda.h}).
+     *
+     * <p><b>Ordering:</b> the step starts after all the work the caller enqueued on {@code stream} before this call
+     * (an event recorded on {@code stream}, which the predictor's own stream waits for), so the sample's writes may
+     * still be in flight there; nothing else is enqueued on {@code stream} and it is not synchronised. When the call
+     * returns, the result is in {@code out} and the step no longer reads the sample: it may be overwritten or freed.
+     *
+     * @param devicePointer the address of {@link #inputSize()} floats in device (or managed) memory of this
+     *                      predictor's device: {@code Pointer.address()} of bytedeco's cuda preset, or
+     *                      {@code data_ptr()} of a contiguous float32 CUDA tensor of its pytorch preset.
+     * @param stream        the {@code cudaStream_t} that writes the sample, as an address; 0 for the legacy default
+     *                      stream. It must be alive (a destroyed stream cannot be told from a live one), of this
+     *                      predictor's device, and not capturing a graph.
+     * @param out           receives the result.
+     * @throws IllegalArgumentException if the pointer is 0, not aligned to a float, not device memory of this
+     *                                  predictor's device, or the sample runs past the end of its allocation (where
+     *                                  the driver can tell); if the stream is of another device or capturing a
+     *                                  graph; or if a feature is not finite: checked on the device as it is read,
+     *                                  with {@link #predict(float[], Prediction)}'s message ("input[i] is NaN;
+     *                                  inputs must be finite").
+     * @throws ArithmeticException      if a candidate logit of the plain pass is NaN.
+     * @throws IllegalStateException    if the predictor is closed or busy, or the device fails.
+     */
+    public void predictDevice(final long devicePointer, final long stream, final Prediction out)
+    {
+        checkCall(config().learningRate(), config().marginThreshold());
+        checkResult(out);
+        checkDevicePointer(devicePointer);
+        acquire();
+        try
+        {
+            stepOnDevice(devicePointer, stream, 1, config().learningRate(), config().marginThreshold());
+            collect(0, out);
+        }
+        finally
+        {
+            release();
+        }
+    }
+
+    /**
+     * Predicts {@code n} samples that are already in device memory, row-major, with the configured learning rate
+     * and margin threshold: {@link #predictDevice(long, long, Prediction)} for a batch, each sample with its own
+     * decision, as {@link #predict(float[], int, Prediction[])}.
+     *
+     * @param devicePointer the address of {@code n} rows of {@link #inputSize()} floats, no padding.
+     * @param stream        as {@link #predictDevice(long, long, Prediction)}.
+     * @param n             number of samples, 1 to {@link #maxBatch()}.
+     * @param out           at least {@code n} results, filled in order.
+     */
+    public void predictDevice(final long devicePointer, final long stream, final int n, final Prediction[] out)
+    {
+        predictDevice(devicePointer, stream, n, config().learningRate(), config().marginThreshold(), out);
+    }
+
+    /**
+     * {@link #predictDevice(long, long, int, Prediction[])} with this call's learning rate and margin threshold.
+     *
+     * @param devicePointer   the address of {@code n} rows of {@link #inputSize()} floats, no padding.
+     * @param stream          as {@link #predictDevice(long, long, Prediction)}.
+     * @param n               number of samples, 1 to {@link #maxBatch()}.
+     * @param learningRate    &eta; for this call, finite and &ge; 0.
+     * @param marginThreshold d for this call, in [0, 1].
+     * @param out             at least {@code n} results, filled in order.
+     */
+    public void predictDevice(final long devicePointer, final long stream, final int n, final float learningRate,
+        final float marginThreshold, final Prediction[] out)
+    {
+        Objects.requireNonNull(out, "out");
+        if (n < 1 || n > maxBatch())
+        {
+            throw new IllegalArgumentException("batch of " + n + " samples; this predictor takes 1 to " + maxBatch());
+        }
+        if (out.length < n)
+        {
+            throw new IllegalArgumentException(out.length + " results for " + n + " samples");
+        }
+        checkCall(learningRate, marginThreshold);
+        for (int i = 0; i < n; i++)
+        {
+            checkResult(out[i]);
+        }
+        checkDevicePointer(devicePointer);
+        acquire();
+        try
+        {
+            stepOnDevice(devicePointer, stream, n, learningRate, marginThreshold);
+            for (int i = 0; i < n; i++)
+            {
+                collect(i, out[i]);
+            }
+        }
+        finally
+        {
+            release();
+        }
+    }
+
+    private static void checkDevicePointer(final long devicePointer)
+    {
+        if (devicePointer == 0)
+        {
+            throw new IllegalArgumentException("the device pointer is null (0)");
+        }
+    }
+
+    /** The step on samples in device memory; what only the runtime can check comes back in its words. */
+    private void stepOnDevice(final long devicePointer, final long stream, final int n, final float learningRate,
+        final float marginThreshold)
+    {
+        final int rc = CudaNative.refocus_cuda_predict_device(context, devicePointer, n, stream, learningRate,
+            marginThreshold);
+        if (rc == RefocusCommonNative.REFOCUS_ERROR_ARGUMENT)
+        {
+            throw new IllegalArgumentException(step + ": " + CudaNative.refocus_cuda_last_error());
+        }
+        check(rc, step);
     }
 
     @Override

@@ -8,7 +8,10 @@ import dev.refocus.Method;
 import dev.refocus.Prediction;
 import dev.refocus.RefocusConfig;
 import dev.refocus.cpu.NativePredictor;
+import dev.refocus.internal.bindings.RefocusCommonNative;
+import dev.refocus.internal.bindings.cuda.CudaNative;
 import dev.refocus.testing.RandomNetworks;
+import org.bytedeco.javacpp.PointerPointer;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -29,7 +32,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The CUDA backend from Java. Without a GPU (CI): the library loads, the answer is one clear exception, and the CPU
  * backends are unaffected. With a GPU: the CUDA step agrees with the CPU step (its kernels are checked against it
- * in depth by native/test/test_cuda.cu).
+ * in depth by native/test/test_cuda.cu), and samples already on the device give the bits the pinned inputs give.
  */
 class CudaPredictorTest
 {
@@ -107,6 +110,80 @@ class CudaPredictorTest
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void shouldBindTheDeviceCallAndRefuseWithoutAContextOrADevice()
+    {
+        assumeTrue(Files.exists(Path.of("/usr/local/cuda/bin/nvcc")), "this build had no nvcc");
+        assertEquals(RefocusCommonNative.REFOCUS_ERROR_ARGUMENT,
+            CudaNative.refocus_cuda_predict_device(0, 0, 1, 0, 0.5f, 0.5f));
+        assertEquals("the context is null", CudaNative.refocus_cuda_last_error());
+        assumeTrue(CudaNetwork.deviceCount() == 0, "a CUDA device is present");
+        try (PointerPointer<?> slot = new PointerPointer<>(1))
+        {
+            final int rc = CudaNative.refocus_cuda_buffer_alloc(0, 64, slot);
+            assertTrue(rc == RefocusCommonNative.REFOCUS_ERROR_CUDA
+                || rc == RefocusCommonNative.REFOCUS_ERROR_ARGUMENT, "rc " + rc);
+            assertEquals(0, CudaNative.handle(slot));
+        }
+    }
+
+    @Test
+    void shouldPredictSamplesOnTheDeviceAsFromTheHost()
+    {
+        assumeTrue(CudaNetwork.deviceCount() > 0, "no CUDA device: " + CudaNetwork.unavailableReason());
+        final int n = 9;
+        final float[] batch = RandomNetworks.gaussian(new Random(8), n * 24);
+        final RefocusConfig config = RefocusConfig.builder(0.5f).steps(2).marginThreshold(0.3f).build();
+        try (CudaNetwork gpu = CudaNetwork.upload(NETWORK, 0);
+            CudaPredictor cuda = CudaPredictor.create(gpu, config, Mode.IMPLICIT, n);
+            PointerPointer<?> slot = new PointerPointer<>(1))
+        {
+            assertEquals(0, CudaNative.refocus_cuda_buffer_alloc(0, 4L * batch.length, slot));
+            final long samples = CudaNative.handle(slot);
+            try
+            {
+                assertEquals(0, CudaNative.refocus_cuda_buffer_write(samples, 0, batch, batch.length));
+                final Prediction[] fromHost = results(cuda, n);
+                final Prediction[] fromDevice = results(cuda, n);
+                cuda.predict(batch, n, fromHost);
+                cuda.predictDevice(samples, 0, n, fromDevice);
+                final Prediction one = cuda.newPrediction();
+                for (int i = 0; i < n; i++)
+                {
+                    assertEquals(fromHost[i].toString(), fromDevice[i].toString(), "sample " + i);
+                    assertArrayEquals(fromHost[i].logits(), fromDevice[i].logits(), 0.0f, "sample " + i);
+                    cuda.predictDevice(samples + 4L * 24 * i, 0, one);
+                    assertArrayEquals(fromHost[i].logits(), one.logits(), 0.0f, "sample " + i + " alone");
+                }
+
+                // a non-finite feature on the device: the host call's exception and message
+                final float[] nanValue = {Float.NaN};
+                assertEquals(0, CudaNative.refocus_cuda_buffer_write(samples, 4L * (24 + 5), nanValue, 1));
+                final IllegalArgumentException nan = assertThrows(IllegalArgumentException.class,
+                    () -> cuda.predictDevice(samples, 0, n, fromDevice));
+                assertTrue(nan.getMessage().endsWith("input[29] is NaN; inputs must be finite"), nan.getMessage());
+                cuda.predictDevice(samples, 0, one); // sample 0 is fine, and the predictor goes on
+
+                final IllegalArgumentException past = assertThrows(IllegalArgumentException.class,
+                    () -> cuda.predictDevice(samples + 4, 0, n, fromDevice));
+                assertTrue(past.getMessage().contains("run past the end of their allocation"), past.getMessage());
+            }
+            finally
+            {
+                CudaNative.refocus_cuda_buffer_free(samples);
+            }
+            final IllegalArgumentException zero = assertThrows(IllegalArgumentException.class,
+                () -> cuda.predictDevice(0, 0, cuda.newPrediction()));
+            assertEquals("the device pointer is null (0)", zero.getMessage());
+            final IllegalArgumentException freed = assertThrows(IllegalArgumentException.class,
+                () -> cuda.predictDevice(samples, 0, cuda.newPrediction()));
+            assertTrue(freed.getMessage().contains("is no memory the CUDA runtime knows")
+                || freed.getMessage().contains("is host memory, not device memory"), freed.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                () -> cuda.predictDevice(samples, 0, n + 1, results(cuda, n + 1)));
         }
     }
 

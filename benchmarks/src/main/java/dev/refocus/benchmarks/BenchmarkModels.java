@@ -34,8 +34,17 @@ public final class BenchmarkModels
     /** @param name S, M or L. @return the network, ReLU between layers, PyTorch's default initialisation. */
     public static DenseNetwork network(final String name)
     {
-        final int[] sizes = sizes(name);
-        final Random random = new Random(0);
+        return network(sizes(name), 0);
+    }
+
+    /**
+     * @param sizes the layer sizes from the input to the classes.
+     * @param seed  random seed.
+     * @return a network of that shape, made as {@link #network(String)} makes the named ones.
+     */
+    public static DenseNetwork network(final int[] sizes, final long seed)
+    {
+        final Random random = new Random(seed);
         final DenseNetwork.Builder builder = DenseNetwork.builder(sizes[0]);
         for (int l = 0; l + 1 < sizes.length; l++)
         {

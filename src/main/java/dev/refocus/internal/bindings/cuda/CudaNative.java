@@ -57,6 +57,18 @@ public final class CudaNative
 
     public static native int refocus_cuda_forward(@Cast("refocus_cuda*") long ctx, int n);
 
+    /** @param stream a {@code cudaStream_t}, 0 for the legacy default stream. */
+    public static native int refocus_cuda_predict_device(@Cast("refocus_cuda*") long ctx,
+        @Cast("const float*") long inputs, int n, @Cast("void*") long stream, float learningRate, float threshold);
+
+    /** @param out one pointer slot that receives the buffer's device address. */
+    public static native int refocus_cuda_buffer_alloc(int device, long bytes, @Cast("void**") PointerPointer<?> out);
+
+    public static native int refocus_cuda_buffer_write(@Cast("void*") long buffer, long offset,
+        @Const float[] values, long count);
+
+    public static native void refocus_cuda_buffer_free(@Cast("void*") long buffer);
+
     /** @return the address a one-slot {@link PointerPointer} received. */
     public static long handle(final PointerPointer<?> slot)
     {
