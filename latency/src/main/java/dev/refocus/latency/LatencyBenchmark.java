@@ -216,7 +216,7 @@ public final class LatencyBenchmark
         throws IOException
     {
         final List<String> lines = new ArrayList<>();
-        lines.add("| rate /s (of capacity) | uncertain | events | count | p50 µs | p99 µs | p99.9 µs | p99.99 µs "
+        lines.add("| rate /s (of capacity) | uncertain | kind | count | p50 µs | p99 µs | p99.9 µs | p99.99 µs "
             + "| max µs | pauses p99.9 / max µs |");
         lines.add("|---|---|---|---|---|---|---|---|---|---|");
         for (final Cell cell : cells)

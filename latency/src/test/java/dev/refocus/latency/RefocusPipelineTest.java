@@ -112,14 +112,15 @@ class RefocusPipelineTest
         try (RefocusPipeline pipeline = new RefocusPipeline(ExampleModel.NETWORK, ExampleModel.CONFIG, 2, 256,
             RefocusPipeline.Waiting.YIELDING, recorders))
         {
+            OpenLoopLoad.publishAtRate(pipeline.ring(), mix, 1e9, 2); // each handler has started once it took one
+            pipeline.drain(1, TimeUnit.MINUTES);
             final long[] allocated = new long[2];
             for (int round = 0; round < 3; round++) // the first rounds warm up the JIT
             {
                 final long[] before = new long[2];
                 for (int h = 0; h < 2; h++)
                 {
-                    before[h] = threads.getThreadAllocatedBytes(pipeline.thread(h) == null ? -1
-                        : pipeline.thread(h).getId());
+                    before[h] = threads.getThreadAllocatedBytes(pipeline.thread(h).getId());
                 }
                 OpenLoopLoad.publishAtRate(pipeline.ring(), mix, 1e9, 1500);
                 pipeline.drain(1, TimeUnit.MINUTES);
