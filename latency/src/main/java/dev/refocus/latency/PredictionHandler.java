@@ -21,6 +21,7 @@ final class PredictionHandler implements EventHandler<PredictionEvent>
     private final Completion completion;
     private final Runnable stopped;
     private NativePredictor predictor; // only touched on the handler's thread
+    private RuntimeException startFailure; // why onStart() could not create the predictor, passed on with each event
     private volatile Thread thread;
 
     PredictionHandler(final DenseNetwork network, final RefocusConfig config, final int ordinal, final int handlers,
@@ -38,7 +39,15 @@ final class PredictionHandler implements EventHandler<PredictionEvent>
     public void onStart()
     {
         thread = Thread.currentThread();
-        predictor = NativePredictor.create(network, config);
+        try
+        {
+            predictor = NativePredictor.create(network, config);
+        }
+        catch (final RuntimeException e) // the Disruptor only logs it: every event of this handler will carry it
+        {
+            startFailure = new IllegalStateException("handler " + ordinal + " could not create its predictor: "
+                + e.getMessage(), e);
+        }
     }
 
     @Override
@@ -47,6 +56,12 @@ final class PredictionHandler implements EventHandler<PredictionEvent>
         if (sequence % handlers != ordinal)
         {
             return; // another handler's event
+        }
+        if (predictor == null)
+        {
+            event.failure = startFailure;
+            completion.completed(event, sequence, System.nanoTime());
+            return;
         }
         try
         {
