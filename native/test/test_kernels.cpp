@@ -243,7 +243,7 @@ int main(int argc, char** argv) {
             test_sgd_rank1(random, in, out);
         }
     }
-    // the loops' blocking: several row groups in matmul_forward (in = 300: 24 rows, the last group 22) and
+    // the loops' blocking: several row groups in matmul_forward (in = 300: 12 rows, the last group 10) and
     // matmul_backward (out > 16); several column blocks in matmul_backward (in > 32768 / n)
     test_matmul_forward(random, 3, 300, 70);
     test_matmul_backward(random, 9, 40, 37);
