@@ -8,8 +8,8 @@ import java.util.Map;
 /**
  * The networks of a task manager JVM, one per model, shared read-only by the predictors of every subtask that runs
  * there and counted: the first {@link #acquire} loads a model's network, the last {@link Lease#close()} drops it
- * (its off-heap parameters, a direct buffer, are then freed with it by the garbage collector). Keyed by the model's digest, so the same model
- * in two operators, or in two jobs whose classes one class loader loads, is held once.
+ * (its off-heap parameters, a direct buffer, are then freed with it by the garbage collector). Keyed by the model's
+ * digest, so the same model in two operators, or in two jobs whose classes one class loader loads, is held once.
  *
  * <p>A class loader holds its own table: with the refocus jar in each job's jar (child-first class loading) each
  * job has its own copy, and its own native library load, which the JVM refuses for a second class loader. Put the
