@@ -181,10 +181,21 @@ public abstract class DensePredictor extends Predictor
         try
         {
             inputs.put(0, batch, 0, values);
-            step(n, learningRate, marginThreshold);
+            final boolean bypassed = bypassing();
+            step(n, learningRate, bypassed ? 0.0f : marginThreshold);
+            boolean observed = false;
             for (int i = 0; i < n; i++)
             {
                 collect(i, out[i]);
+                observed |= countGuarded(out[i], bypassed);
+            }
+            if (observed)
+            {
+                step(n, learningRate, 0.0f); // observe-only: the plain predictions, as with refocus off
+                for (int i = 0; i < n; i++)
+                {
+                    collect(i, out[i]);
+                }
             }
         }
         finally
