@@ -483,7 +483,8 @@ class BadInputTest
     private String[] tune(final String... replaced)
     {
         final List<String> args = new ArrayList<>(List.of("tune", "-m", model, "-i", x, "-l", y, "--etas", "0.1",
-            "--methods", "ifo", "--json", dir.resolve("t.json").toString(), "--plot", dir.resolve("t.png").toString()));
+            "--methods", "ifo", "--json", dir.resolve("t.json").toString(), "--plot", dir.resolve("t.png").toString(),
+            "--config-out", dir.resolve("t.conf").toString()));
         for (int i = 0; i < replaced.length; i += 2)
         {
             final int at = args.indexOf(replaced[i]);
