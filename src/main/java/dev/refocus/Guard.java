@@ -25,8 +25,8 @@ import java.lang.invoke.VarHandle;
  *
  * <p>Updating costs a few plain field writes per prediction and allocates nothing. <b>Note:</b> The counters are
  * written only by the call that holds the predictor (one at a time) and may be read from any thread at any time:
- * each is exact and never goes back, but counters read one after the other may come from different moments (read
- * {@link #samples()} last to get a total that covers the others). {@link #resetBand()} may be called from any
+ * each is exact and never goes back, but counters read one after the other may come from different moments (a
+ * prediction in progress may show in one and not yet in another). {@link #resetBand()} may be called from any
  * thread.
  */
 public final class Guard

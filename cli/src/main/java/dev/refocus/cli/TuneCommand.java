@@ -329,15 +329,15 @@ final class TuneCommand implements Callable<Integer>
                 lows.add(100 * ci[0]);
                 highs.add(100 * ci[1]);
             }
-            chart.addSeries(label + " (held out)", xs, ys).setLineWidth(3f);
+            heldOut(chart.addSeries(label + " (held out)", xs, ys));
             dashed(chart.addSeries(label + " (held out, 95 % low)", xs, lows));
             dashed(chart.addSeries(label + " (held out, 95 % high)", xs, highs));
         }
         else
         {
             final double x = chosen.eta();
-            chart.addSeries("held out, pooled over " + report.folds() + " folds", List.of(x),
-                List.of(report.tally().deltaAccUncertain()));
+            heldOut(chart.addSeries("held out, pooled over " + report.folds() + " folds", List.of(x),
+                List.of(report.tally().deltaAccUncertain())));
             dashed(chart.addSeries("held out, 95 % interval", List.of(x, x),
                 List.of(report.intervalUncertain()[0], report.intervalUncertain()[1])));
         }
@@ -353,9 +353,19 @@ final class TuneCommand implements Callable<Integer>
         }
     }
 
+    /** The held-out result: thick and black, apart from the tuning curves' colours. */
+    private static void heldOut(final org.knowm.xchart.XYSeries series)
+    {
+        series.setLineWidth(3f);
+        series.setLineColor(java.awt.Color.BLACK);
+        series.setMarkerColor(java.awt.Color.BLACK);
+    }
+
+    /** The held-out interval's bounds: dashed grey, no markers. */
     private static void dashed(final org.knowm.xchart.XYSeries series)
     {
         series.setLineStyle(org.knowm.xchart.style.lines.SeriesLines.DASH_DASH);
+        series.setLineColor(java.awt.Color.GRAY);
         series.setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE);
     }
 
