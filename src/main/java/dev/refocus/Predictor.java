@@ -19,6 +19,10 @@ import java.util.Objects;
  * a candidate logit that is infinite or NaN, the sample falls back to its plain prediction
  * ({@link Prediction#fellBack()}).
  *
+ * <p>Every predictor keeps a {@link Guard} around the backend's step, so every backend gets the same guardrails:
+ * counters of its predictions, observe-only ({@link RefocusConfig#observeOnly()}) and a band
+ * ({@link RefocusConfig#band()}) that falls back to plain predictions; see {@link #guard()}.
+ *
  * <p>Every backend is made the same way, {@code XPredictor.create(model, config)} (with options where the backend
  * has some), which fits {@link Factory}: an engine that makes one predictor per task takes a factory.
  *
