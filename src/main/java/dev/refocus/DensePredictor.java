@@ -188,10 +188,21 @@ public abstract class DensePredictor extends Predictor
         try
         {
             inputs.put(0, batch, from, values);
-            step(n, learningRate, marginThreshold);
+            final boolean bypassed = bypassing();
+            step(n, learningRate, bypassed ? 0.0f : marginThreshold);
+            boolean observed = false;
             for (int i = 0; i < n; i++)
             {
                 collect(i, out[first + i]);
+                observed |= countGuarded(out[first + i], bypassed);
+            }
+            if (observed)
+            {
+                step(n, learningRate, 0.0f); // observe-only: the plain predictions, as with refocus off
+                for (int i = 0; i < n; i++)
+                {
+                    collect(i, out[first + i]);
+                }
             }
         }
         finally

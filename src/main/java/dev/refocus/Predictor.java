@@ -19,6 +19,10 @@ import java.util.Objects;
  * a candidate logit that is infinite or NaN, the sample falls back to its plain prediction
  * ({@link Prediction#fellBack()}).
  *
+ * <p>Every predictor keeps a {@link Guard} around the backend's step, so every backend gets the same guardrails:
+ * counters of its predictions, observe-only ({@link RefocusConfig#observeOnly()}) and a band
+ * ({@link RefocusConfig#band()}) that falls back to plain predictions; see {@link #guard()}.
+ *
  * <p>Every backend is made the same way, {@code XPredictor.create(model, config)} (with options where the backend
  * has some), which fits {@link Factory}: an engine that makes one predictor per task takes a factory.
  *
@@ -38,6 +42,7 @@ public abstract class Predictor implements AutoCloseable
     private final int classes;
     private final RefocusConfig config;
     private final int[] candidates; // null: every class
+    private final Guard guard;
 
     // IDLE -> BUSY for the length of a call, IDLE -> CLOSED once: close() never frees what a call uses, and no two
     // calls overlap
@@ -71,6 +76,7 @@ public abstract class Predictor implements AutoCloseable
         this.classes = classes;
         this.config = Objects.requireNonNull(config, "config");
         this.candidates = config.hasCandidates() ? config.candidates() : null;
+        this.guard = new Guard(config);
     }
 
     /** @return number of input features a prediction takes. */
@@ -89,6 +95,15 @@ public abstract class Predictor implements AutoCloseable
     public final RefocusConfig config()
     {
         return config;
+    }
+
+    /**
+     * @return this predictor's guardrails: its counters, observe-only mode and band ({@link Guard}); read them from
+     * any thread, add them to a {@link GuardGroup} to sum and publish them.
+     */
+    public final Guard guard()
+    {
+        return guard;
     }
 
     /** @return a new result sized for this predictor (allocates: call it at set-up, then reuse the result). */
@@ -128,7 +143,7 @@ public abstract class Predictor implements AutoCloseable
         try
         {
             loadInput(input);
-            run(learningRate, marginThreshold, out);
+            guardedRun(learningRate, marginThreshold, out);
         }
         finally
         {
@@ -169,7 +184,7 @@ public abstract class Predictor implements AutoCloseable
         try
         {
             loadInput(input);
-            run(learningRate, marginThreshold, out);
+            guardedRun(learningRate, marginThreshold, out);
         }
         finally
         {
@@ -218,6 +233,58 @@ public abstract class Predictor implements AutoCloseable
         {
             release();
         }
+    }
+
+    /**
+     * The guardrails around one prediction of the loaded input, for every backend: a tripped band answers plainly
+     * (d = 0: no sample is uncertain), observe-only answers plainly after counting the step, and every prediction
+     * is counted. Allocates nothing.
+     */
+    private void guardedRun(final float learningRate, final float marginThreshold, final Prediction out)
+    {
+        final Guard g = guard;
+        if (g.bypass())
+        {
+            run(learningRate, 0.0f, out);
+            g.countBypassed();
+            return;
+        }
+        run(learningRate, marginThreshold, out);
+        final boolean adapted = out.adapted();
+        final boolean changed = out.changed();
+        final boolean fellBack = out.fellBack();
+        if (adapted && g.observeOnly())
+        {
+            run(learningRate, 0.0f, out); // the plain prediction, as with refocus off
+        }
+        g.count(adapted, changed, fellBack);
+    }
+
+    /**
+     * For backends with calls of their own (batches): whether this call must answer plainly, with d = 0, because
+     * the band has tripped. Read it once per call.
+     */
+    protected final boolean bypassing()
+    {
+        return guard.bypass();
+    }
+
+    /**
+     * For backends with calls of their own (batches): counts one sample's prediction from its result.
+     *
+     * @param out      the sample's result, as the step gave it (before any plain re-run of observe-only).
+     * @param bypassed what {@link #bypassing()} said for this call (and the call ran with d = 0).
+     * @return whether the result must be replaced by the plain prediction (observe-only, and the step ran).
+     */
+    protected final boolean countGuarded(final Prediction out, final boolean bypassed)
+    {
+        if (bypassed)
+        {
+            guard.countBypassed();
+            return false;
+        }
+        guard.count(out.adapted(), out.changed(), out.fellBack());
+        return out.adapted() && guard.observeOnly();
     }
 
     /**

@@ -2,10 +2,16 @@ package dev.refocus;
 
 import dev.refocus.internal.Checks;
 
+import java.io.IOException;
 import java.io.InvalidObjectException;
 import java.io.ObjectInputStream;
 import java.io.ObjectStreamException;
 import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,11 +46,18 @@ import java.util.regex.Pattern;
  * <li>{@code parameters}: {@code all}, {@code head}, {@code biases} or {@code lastLayers(k)}
  * ({@link ParameterSubset#parse(String)});</li>
  * <li>{@code candidates}: class indices separated by commas, in the order given; written only when set.</li>
+ * <li>{@code observeOnly}: {@code true} or {@code false}; written only when true ({@link Guard});</li>
+ * <li>{@code bandWindow} (an integer), {@code bandAdaptedShare} and {@code bandChangedRate} (ranges
+ * {@code min..max}): the {@link Band}, all three or none; written only when set.</li>
  * </ul>
  * {@link #parse(String)} takes entries separated by commas or line breaks, ignores spaces around keys and values
- * and skips blank entries; a part without {@code =} continues the value before it, which is how
+ * and skips blank entries and comment lines (lines starting with {@code #}); a line starting with {@code [} opens a
+ * section that is not part of the configuration (as {@code refocus tune}'s {@code [evidence]}), and everything from
+ * it on is skipped; a part without {@code =} continues the value before it, which is how
  * {@code candidates=4,1,2} reads. Keys are case-sensitive and may appear once each. A missing key takes the
  * builder's default, except {@code learningRate}, which is required (it is model-specific).
+ * <p>
+ * {@link #load(Path)} reads such a text from a file.
  * <p>
  * Java serialization writes the text form and reads it back through {@link #parse(String)}, so a stream can only
  * make a configuration the builder accepts.
@@ -53,8 +66,11 @@ public final class RefocusConfig implements Serializable
 {
     private static final long serialVersionUID = 1L;
     private static final List<String> KEYS = List.of(
-        "method", "learningRate", "marginThreshold", "focusClasses", "steps", "clipNorm", "parameters", "candidates");
+        "method", "learningRate", "marginThreshold", "focusClasses", "steps", "clipNorm", "parameters", "candidates",
+        "observeOnly", "bandWindow", "bandAdaptedShare", "bandChangedRate");
+    private static final List<String> BAND_KEYS = List.of("bandWindow", "bandAdaptedShare", "bandChangedRate");
     // what Float.toString writes, and no more: no NaN, Infinity, hex or 'f' suffix
+    private static final long MAX_FILE_BYTES = 1 << 20;
     private static final Pattern DECIMAL = Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?");
 
     private final Method method;
@@ -65,6 +81,8 @@ public final class RefocusConfig implements Serializable
     private final float clipNorm;
     private final ParameterSubset parameters;
     private final int[] candidates;
+    private final boolean observeOnly;
+    private final Band band;
 
     private RefocusConfig(final Builder b)
     {
@@ -76,6 +94,8 @@ public final class RefocusConfig implements Serializable
         this.clipNorm = b.clipNorm;
         this.parameters = b.parameters;
         this.candidates = b.candidates;
+        this.observeOnly = b.observeOnly;
+        this.band = b.band;
     }
 
     /**
@@ -99,6 +119,8 @@ public final class RefocusConfig implements Serializable
         b.clipNorm = clipNorm;
         b.parameters = parameters;
         b.candidates = candidates;
+        b.observeOnly = observeOnly;
+        b.band = band;
         return b;
     }
 
@@ -157,6 +179,21 @@ public final class RefocusConfig implements Serializable
     }
 
     /**
+     * @return whether predictors only observe the step: they run and count it ({@link Guard}), but answer with the
+     * plain prediction, as with refocus off (default false).
+     */
+    public boolean observeOnly()
+    {
+        return observeOnly;
+    }
+
+    /** @return the band the predictors' behaviour must stay in ({@link Guard}), or null for none (the default). */
+    public Band band()
+    {
+        return band;
+    }
+
+    /**
      * Checks this configuration against a model.
      *
      * @param classes number of classes (logits) of the model.
@@ -182,7 +219,7 @@ public final class RefocusConfig implements Serializable
         Objects.requireNonNull(text, "text");
         final Map<String, StringBuilder> values = new LinkedHashMap<>();
         StringBuilder value = null;
-        for (final String part : text.split("[,\\r\\n]"))
+        for (final String part : settings(text).split("[,\\r\\n]"))
         {
             final String entry = part.strip();
             if (entry.isEmpty())
@@ -217,8 +254,83 @@ public final class RefocusConfig implements Serializable
             throw new IllegalArgumentException("config key 'learningRate' is required: it is model-specific");
         }
         final Builder builder = builder(0.0f);
-        values.forEach((key, v) -> set(builder, key, v.toString()));
+        values.forEach((key, v) ->
+        {
+            if (!BAND_KEYS.contains(key))
+            {
+                set(builder, key, v.toString());
+            }
+        });
+        if (BAND_KEYS.stream().anyMatch(values::containsKey))
+        {
+            builder.band(band(values));
+        }
         return builder.build();
+    }
+
+    /**
+     * Reads a configuration file (as {@code refocus tune} writes): the text form, one entry per line or several
+     * on a line, with comment lines and sections that {@link #parse(String)} skips.
+     *
+     * @param file a UTF-8 text file of at most 1 MiB.
+     * @return the configuration.
+     * @throws IOException              if the file cannot be read (missing: {@link java.nio.file.NoSuchFileException}).
+     * @throws IllegalArgumentException if it is not a configuration (too large, not UTF-8, or what
+     *                                  {@link #parse(String)} refuses); the message names the file.
+     */
+    public static RefocusConfig load(final Path file) throws IOException
+    {
+        Objects.requireNonNull(file, "file");
+        if (Files.isDirectory(file))
+        {
+            throw new IllegalArgumentException("refocus config " + file + ": is a directory, not a file");
+        }
+        if (Files.exists(file) && !Files.isRegularFile(file))
+        {
+            throw new IllegalArgumentException("refocus config " + file + ": is not a regular file");
+        }
+        final long size = Files.size(file);
+        if (size > MAX_FILE_BYTES)
+        {
+            throw new IllegalArgumentException("refocus config " + file + ": " + size + " bytes, more than a "
+                + "configuration's " + MAX_FILE_BYTES + " (is it the right file?)");
+        }
+        final String text;
+        try
+        {
+            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(Files.readAllBytes(file))).toString();
+        }
+        catch (final CharacterCodingException e)
+        {
+            throw new IllegalArgumentException("refocus config " + file + ": not UTF-8 text", e);
+        }
+        try
+        {
+            return parse(text);
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new IllegalArgumentException("refocus config " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** @return the part of a configuration text that holds settings: no comment line, nothing from a section on. */
+    private static String settings(final String text)
+    {
+        final StringBuilder kept = new StringBuilder();
+        for (final String line : text.split("\\r\\n|\\r|\\n"))
+        {
+            final String l = line.strip();
+            if (l.startsWith("["))
+            {
+                break; // [evidence] and other sections belong to whoever wrote them
+            }
+            if (!l.startsWith("#"))
+            {
+                kept.append(l).append('\n');
+            }
+        }
+        return kept.toString();
     }
 
     private static void set(final Builder builder, final String key, final String value)
@@ -235,6 +347,7 @@ public final class RefocusConfig implements Serializable
                 case "clipNorm" -> builder.clipNorm(decimal(value));
                 case "parameters" -> builder.parameters(ParameterSubset.parse(value));
                 case "candidates" -> builder.candidates(integers(value));
+                case "observeOnly" -> builder.observeOnly(bool(value));
                 default -> throw new IllegalStateException("key " + key + " is in KEYS but not read");
             }
         }
@@ -243,6 +356,66 @@ public final class RefocusConfig implements Serializable
             throw new IllegalArgumentException(
                 "config key '" + key + "' has value '" + value + "': " + e.getMessage(), e);
         }
+    }
+
+    /** @return the band of the three band keys, which come together. */
+    private static Band band(final Map<String, StringBuilder> values)
+    {
+        for (final String key : BAND_KEYS)
+        {
+            if (!values.containsKey(key))
+            {
+                throw new IllegalArgumentException("config key '" + key + "' is missing: a band takes "
+                    + String.join(", ", BAND_KEYS) + " together");
+            }
+        }
+        final String window = values.get("bandWindow").toString();
+        final String adapted = values.get("bandAdaptedShare").toString();
+        final String changed = values.get("bandChangedRate").toString();
+        final double[] a = range("bandAdaptedShare", adapted);
+        final double[] c = range("bandChangedRate", changed);
+        final int w;
+        try
+        {
+            w = integer(window);
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new IllegalArgumentException("config key 'bandWindow' has value '" + window + "': "
+                + e.getMessage(), e);
+        }
+        try
+        {
+            return Band.of(w, a[0], a[1], c[0], c[1]);
+        }
+        catch (final IllegalArgumentException e)
+        {
+            throw new IllegalArgumentException("config keys bandWindow=" + window + ", bandAdaptedShare=" + adapted
+                + ", bandChangedRate=" + changed + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** @return {min, max} of a range written {@code min..max}. */
+    private static double[] range(final String key, final String value)
+    {
+        final int dots = value.indexOf("..");
+        if (dots < 0 || !DECIMAL.matcher(value.substring(0, dots)).matches()
+            || !DECIMAL.matcher(value.substring(dots + 2)).matches())
+        {
+            throw new IllegalArgumentException("config key '" + key + "' has value '" + value
+                + "': not a range min..max of decimal numbers");
+        }
+        return new double[] {Double.parseDouble(value.substring(0, dots)),
+            Double.parseDouble(value.substring(dots + 2))};
+    }
+
+    private static boolean bool(final String value)
+    {
+        if (value.equals("true") || value.equals("false"))
+        {
+            return Boolean.parseBoolean(value);
+        }
+        throw new IllegalArgumentException("not true or false");
     }
 
     private static Method method(final String value)
@@ -317,6 +490,16 @@ public final class RefocusConfig implements Serializable
                 s.append(i == 0 ? "" : ",").append(candidates[i]);
             }
         }
+        if (observeOnly)
+        {
+            s.append(", observeOnly=true");
+        }
+        if (band != null)
+        {
+            s.append(", bandWindow=").append(band.window())
+                .append(", bandAdaptedShare=").append(Band.range(band.minAdaptedShare(), band.maxAdaptedShare()))
+                .append(", bandChangedRate=").append(Band.range(band.minChangedRate(), band.maxChangedRate()));
+        }
         return s.toString();
     }
 
@@ -340,7 +523,9 @@ public final class RefocusConfig implements Serializable
             steps == that.steps &&
             Float.compare(clipNorm, that.clipNorm) == 0 &&
             parameters.equals(that.parameters) &&
-            Arrays.equals(candidates, that.candidates);
+            Arrays.equals(candidates, that.candidates) &&
+            observeOnly == that.observeOnly &&
+            Objects.equals(band, that.band);
     }
 
     /** @return a hash consistent with {@link #equals(Object)}. */
@@ -354,7 +539,9 @@ public final class RefocusConfig implements Serializable
         h = 31 * h + steps;
         h = 31 * h + Float.hashCode(clipNorm);
         h = 31 * h + parameters.hashCode();
-        return 31 * h + Arrays.hashCode(candidates);
+        h = 31 * h + Arrays.hashCode(candidates);
+        h = 31 * h + Boolean.hashCode(observeOnly);
+        return 31 * h + Objects.hashCode(band);
     }
 
     /** Serialized as its text form, so that reading goes through {@link #parse(String)} and the builder. */
@@ -407,6 +594,8 @@ public final class RefocusConfig implements Serializable
         private float clipNorm = 1.0f;
         private ParameterSubset parameters = ParameterSubset.all();
         private int[] candidates;
+        private boolean observeOnly;
+        private Band band;
 
         private Builder(final float learningRate)
         {
@@ -501,6 +690,28 @@ public final class RefocusConfig implements Serializable
                 }
             }
             this.candidates = classes.clone();
+            return this;
+        }
+
+        /**
+         * @param observe true: predictors run and count the step but answer with the plain prediction (default
+         *                false); see {@link Guard}.
+         * @return this builder.
+         */
+        public Builder observeOnly(final boolean observe)
+        {
+            this.observeOnly = observe;
+            return this;
+        }
+
+        /**
+         * @param band the band the predictors' adapted share and changed-answer rate must stay in, or null for none
+         *             (the default); see {@link Guard}.
+         * @return this builder.
+         */
+        public Builder band(final Band band)
+        {
+            this.band = band;
             return this;
         }
 

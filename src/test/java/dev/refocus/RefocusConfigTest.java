@@ -1,6 +1,7 @@
 package dev.refocus;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -12,6 +13,9 @@ import java.io.InvalidObjectException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.Random;
 import java.util.stream.Stream;
 
@@ -115,6 +119,86 @@ class RefocusConfigTest
             // the same entries one per line, as in a configuration file
             assertEquals(config, RefocusConfig.parse(text.replace(", ", "\n") + "\n"), text);
         }
+    }
+
+    @Test
+    void shouldWriteTheGuardrailsOnlyWhenSet()
+    {
+        final RefocusConfig config = RefocusConfig.builder(0.5f).observeOnly(true)
+            .band(Band.of(1000, 0.03, 0.09, 0.0, 0.0125)).build();
+        assertEquals("method=IFO_WEIGHTED, learningRate=0.5, marginThreshold=0.16, focusClasses=2, steps=1, " +
+            "clipNorm=1.0, parameters=all, observeOnly=true, bandWindow=1000, bandAdaptedShare=0.03..0.09, " +
+            "bandChangedRate=0.0..0.0125", config.toString());
+        assertEquals(config, RefocusConfig.parse(config.toString()));
+        assertTrue(config.observeOnly());
+        assertEquals(Band.of(1000, 0.03, 0.09, 0.0, 0.0125), config.band());
+        final RefocusConfig plain = RefocusConfig.builder(0.5f).observeOnly(false).band(null).build();
+        assertFalse(plain.toString().contains("observeOnly") || plain.toString().contains("band"), plain.toString());
+        assertNotEquals(plain, config.toBuilder().band(null).build(), "observe-only is part of equality");
+        assertNotEquals(config, config.toBuilder().band(Band.of(999, 0.03, 0.09, 0.0, 0.0125)).build());
+    }
+
+    @Test
+    void shouldReadAFileWithCommentsAndSectionsOfItsOwn(@TempDir final Path dir) throws IOException
+    {
+        final String text = "# refocus configuration written by refocus tune, commas, = signs, [brackets] and all\n"
+            + "method=DOFO\n"
+            + "  # indented comment\n"
+            + "learningRate=0.25\r\n"
+            + "candidates=3,1,2\n"
+            + "observeOnly=true\n"
+            + "\n"
+            + "[evidence]\n"
+            + "split=stratified held-out split, seed 1\n"
+            + "verdict=no significant gain at 5 %: keep refocus off\n"
+            + "unknownKey=whatever\n";
+        final RefocusConfig expected = RefocusConfig.builder(0.25f).method(Method.DOFO).candidates(3, 1, 2)
+            .observeOnly(true).build();
+        assertEquals(expected, RefocusConfig.parse(text));
+        final Path file = dir.resolve("refocus.conf");
+        Files.writeString(file, text);
+        assertEquals(expected, RefocusConfig.load(file));
+        // what a file holds before its first section must still be a configuration
+        Files.writeString(file, "learningRate=0.25\nbogus=1\n[evidence]\n");
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RefocusConfig.load(file));
+        assertTrue(e.getMessage().startsWith("refocus config " + file + ": unknown config key 'bogus'"), e.getMessage());
+    }
+
+    @Test
+    void shouldRefuseFilesThatAreNotConfigurations(@TempDir final Path dir) throws IOException
+    {
+        assertThrows(NoSuchFileException.class, () -> RefocusConfig.load(dir.resolve("missing.conf")));
+        assertEquals("refocus config " + dir + ": is a directory, not a file",
+            assertThrows(IllegalArgumentException.class, () -> RefocusConfig.load(dir)).getMessage());
+        final Path binary = dir.resolve("binary.conf");
+        Files.write(binary, new byte[] {'l', 'e', (byte)0xff, (byte)0xfe, '='});
+        assertEquals("refocus config " + binary + ": not UTF-8 text",
+            assertThrows(IllegalArgumentException.class, () -> RefocusConfig.load(binary)).getMessage());
+        final Path big = dir.resolve("big.conf");
+        Files.write(big, new byte[(1 << 20) + 1]);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> RefocusConfig.load(big)).getMessage()
+            .contains("1048577 bytes, more than a configuration's 1048576"));
+    }
+
+    @Test
+    void shouldTakeTheBandsKeysTogetherOnly()
+    {
+        assertEquals("config key 'bandChangedRate' is missing: a band takes bandWindow, bandAdaptedShare, "
+                + "bandChangedRate together",
+            assertThrows(IllegalArgumentException.class, () -> RefocusConfig.parse(
+                "learningRate=0.1, bandWindow=10, bandAdaptedShare=0.1..0.2")).getMessage());
+        assertEquals("config key 'bandAdaptedShare' has value '0.1-0.2': not a range min..max of decimal numbers",
+            assertThrows(IllegalArgumentException.class, () -> RefocusConfig.parse(
+                "learningRate=0.1, bandWindow=10, bandAdaptedShare=0.1-0.2, bandChangedRate=0..1")).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> RefocusConfig.parse(
+                "learningRate=0.1, bandWindow=0, bandAdaptedShare=0.1..0.2, bandChangedRate=0..1")).getMessage()
+            .endsWith("a band's window must be >= 1 prediction, got 0"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> RefocusConfig.parse(
+                "learningRate=0.1, bandWindow=5, bandAdaptedShare=0.3..0.2, bandChangedRate=0..1")).getMessage()
+            .endsWith("a band's adapted share must be a range within [0, 1], got 0.3..0.2"));
+        assertEquals("config key 'observeOnly' has value 'yes': not true or false",
+            assertThrows(IllegalArgumentException.class, () -> RefocusConfig.parse(
+                "learningRate=0.1, observeOnly=yes")).getMessage());
     }
 
     @Test
@@ -259,6 +343,13 @@ class RefocusConfigTest
         {
             final int[] classes = random.ints(0, 1000).distinct().limit(1 + random.nextInt(8)).toArray();
             b.candidates(classes);
+        }
+        b.observeOnly(random.nextInt(3) == 0);
+        if (random.nextInt(3) == 0)
+        {
+            final double a = random.nextDouble();
+            final double c = random.nextInt(4) == 0 ? 0.0 : random.nextDouble() * 1e-3;
+            b.band(Band.of(1 + random.nextInt(100_000), a * random.nextDouble(), a, 0.0, c));
         }
         return b.build();
     }

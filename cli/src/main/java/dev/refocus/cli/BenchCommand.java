@@ -4,6 +4,7 @@ import dev.refocus.Method;
 import dev.refocus.cpu.NativePredictor;
 import dev.refocus.Prediction;
 import dev.refocus.Predictor;
+import dev.refocus.RefocusConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -44,6 +45,9 @@ final class BenchCommand implements Callable<Integer>
         description = "learning rate, >= 0 (default ${DEFAULT-VALUE})")
     float eta;
 
+    @Mixin
+    Options.ConfigFile configFile;
+
     @Option(names = "--backends", split = ",", paramLabel = "NAME",
         description = "backends to time (default: every one that can run the model)")
     List<Options.Backend> backends;
@@ -52,11 +56,20 @@ final class BenchCommand implements Callable<Integer>
         description = "measuring time per row, after as long a warm-up, in (0, 3600] (default ${DEFAULT-VALUE})")
     double seconds;
 
+    /** The configuration read from --config, or null: the options make it. */
+    RefocusConfig config;
+
     @Override
     public Integer call() throws IOException
     {
+        configFile.requireNoConflict();
         final Options.Loaded network = model.load();
         step.checkFits(network);
+        if (configFile.file != null)
+        {
+            // what runs, except the band: a trip would turn the uncertain row into plain predictions
+            config = configFile.load(network).toBuilder().band(null).build();
+        }
         if (backends != null)
         {
             for (final Options.Backend backend : backends)
@@ -89,7 +102,10 @@ final class BenchCommand implements Callable<Integer>
 
     void run(final Options.Loaded network, final float[][] samples, final PrintStream out)
     {
-        out.printf(Locale.ROOT, "%s, %s, η = %s, one thread%n", network, method, eta);
+        final RefocusConfig c = config != null ? config : step.config(method, eta, 0.16f);
+        final float rate = c.learningRate();
+        out.printf(Locale.ROOT, "%s, %s, η = %s%s, one thread%n", network, c.method(), rate,
+            c.observeOnly() ? ", observe-only (an uncertain sample also pays the plain pass)" : "");
         out.println("native kernels: " + NativePredictor.kernelVariant());
         out.println("backend         case        median µs    p99 µs   × first row");
         double baseline = Double.NaN;
@@ -99,7 +115,7 @@ final class BenchCommand implements Callable<Integer>
             {
                 continue;
             }
-            try (Predictor predictor = Options.Step.create(backend, network, step.config(method, eta, 0.16f)))
+            try (Predictor predictor = Options.Step.create(backend, network, c))
             {
                 final Prediction p = predictor.newPrediction();
                 for (final String kind : new String[] {"plain", "certain", "uncertain"})
@@ -109,8 +125,8 @@ final class BenchCommand implements Callable<Integer>
                         continue; // only the native backend has a separate plain pass
                     }
                     final Call call = kind.equals("plain") ? x -> ((NativePredictor)predictor).forward(x, p)
-                        : kind.equals("certain") ? x -> predictor.predict(x, eta, 0.0f, p)
-                        : x -> predictor.predict(x, eta, 1.0f, p);
+                        : kind.equals("certain") ? x -> predictor.predict(x, rate, 0.0f, p)
+                        : x -> predictor.predict(x, rate, 1.0f, p);
                     final double[] q = time(call, samples, seconds);
                     if (Double.isNaN(baseline))
                     {

@@ -343,6 +343,90 @@ final class Options
     }
 
     /**
+     * A configuration file that {@code tune} wrote (or any {@link RefocusConfig#load(Path)} reads): it sets the
+     * method, &eta;, d, n<sub>f</sub>, T, clipping, the adapted parameters, the candidates and the guardrails, so
+     * none of those options may come with it.
+     */
+    static final class ConfigFile
+    {
+        /** The options a configuration file sets. */
+        private static final List<String> SETS = List.of("--method", "--eta", "--threshold", "--focus", "--steps",
+            "--clip", "--adapt", "--candidates");
+
+        @Option(names = "--config", paramLabel = "FILE",
+            description = {"a configuration file written by tune (or for RefocusConfig.load): it sets the method, "
+                + "eta, d,", "n_f, T, clipping, the adapted parameters, candidates, observe-only and the band"})
+        Path file;
+
+        @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        /** @throws UsageException without --eta and --config, or with --config and an option it sets. */
+        void requireEtaOrConfig(final Float eta)
+        {
+            if (file == null)
+            {
+                if (eta == null)
+                {
+                    throw new UsageException("Missing required option: '--eta=ETA' (or --config FILE, as tune "
+                        + "writes)");
+                }
+                return;
+            }
+            requireNoConflict();
+        }
+
+        /** @throws UsageException with --config and an option it sets. */
+        void requireNoConflict()
+        {
+            if (file == null)
+            {
+                return;
+            }
+            final picocli.CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+            for (final String option : SETS)
+            {
+                if (parsed != null && parsed.hasMatchedOption(option))
+                {
+                    throw new UsageException(option + " cannot come with --config " + file + ", which sets it: "
+                        + "what was tuned is what runs (edit the file to change it)");
+                }
+            }
+        }
+
+        /**
+         * @return the file's configuration, checked against the model.
+         * @throws IOException                if it cannot be read (exit code 3 when missing).
+         * @throws DataFiles.DataException    if it is not a configuration, or does not fit the model (exit code 3).
+         */
+        RefocusConfig load(final Loaded model) throws IOException
+        {
+            final RefocusConfig config;
+            try
+            {
+                config = RefocusConfig.load(file);
+            }
+            catch (final IllegalArgumentException e)
+            {
+                throw new DataFiles.DataException(e.getMessage());
+            }
+            try
+            {
+                config.checkFits(model.classes(), model.layers());
+            }
+            catch (final IllegalArgumentException e)
+            {
+                throw new DataFiles.DataException(file + " does not fit the model " + model.file() + ": "
+                    + e.getMessage());
+            }
+            final String verdict = TunedConfig.verdict(Files.readString(file));
+            System.err.println("refocus: running " + file + ": " + config + (verdict != null ? " (tune's verdict: "
+                + verdict + ")" : ""));
+            return config;
+        }
+    }
+
+    /**
      * Checks a file the command will write, before any work: a directory or a missing folder is bad usage.
      *
      * @param option the option that names it, for the message.

@@ -1,8 +1,10 @@
 package dev.refocus.cli;
 
+import dev.refocus.Guard;
 import dev.refocus.Method;
 import dev.refocus.Prediction;
 import dev.refocus.Predictor;
+import dev.refocus.RefocusConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -41,9 +43,12 @@ final class PredictCommand implements Callable<Integer>
         description = "IFO_WEIGHTED, IFO, DOFO, CROSS_ENTROPY or ENTROPY (default ${DEFAULT-VALUE})")
     Method method;
 
-    @Option(names = "--eta", required = true, paramLabel = "ETA", converter = Values.Rate.class,
-        description = "learning rate, >= 0 (model-specific: find it with tune)")
-    float eta;
+    @Option(names = "--eta", paramLabel = "ETA", converter = Values.Rate.class,
+        description = "learning rate, >= 0 (model-specific: find it with tune); required unless --config is given")
+    Float eta;
+
+    @Mixin
+    Options.ConfigFile configFile;
 
     @Option(names = {"-d", "--threshold"}, paramLabel = "D", defaultValue = "0.16", converter = Values.Threshold.class,
         description = "margin threshold d in [0, 1]: a sample adapts when p1 - p2 < d (default ${DEFAULT-VALUE})")
@@ -63,11 +68,14 @@ final class PredictCommand implements Callable<Integer>
         {
             Options.requireWritable("--output", output);
         }
+        configFile.requireEtaOrConfig(eta);
         final Options.Loaded network = model.load();
         step.checkFits(network);
+        final RefocusConfig config = configFile.file != null ? configFile.load(network)
+            : step.config(method, eta, threshold);
         final DataFiles.Inputs samples = DataFiles.readInputs(inputs);
         DataFiles.checkFits(network.file(), network.inputSize(), network.classes(), samples, null);
-        try (Predictor predictor = step.create(network, step.config(method, eta, threshold));
+        try (Predictor predictor = step.create(network, config);
             PrintWriter out = output == null
                 ? new PrintWriter(new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8)))
                 : new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8)))
@@ -84,8 +92,19 @@ final class PredictCommand implements Callable<Integer>
             {
                 throw new IOException("cannot write " + output + " (disk full?)");
             }
+            System.err.println("refocus: " + summary(predictor));
         }
         return 0;
+    }
+
+    /** @return what the predictor's guard counted, in words. */
+    static String summary(final Predictor predictor)
+    {
+        final Guard g = predictor.guard();
+        return String.format(Locale.ROOT, "%d samples, %d adapted, %d answers changed by refocus%s%s", g.samples(),
+            g.adapted(), g.changed(), g.observeOnly() ? " (observe-only: the plain answers were written)" : "",
+            g.bandTrips() > 0 ? "; the band tripped " + g.bandTrips() + " times, " + g.bypassed()
+                + " samples answered plainly" : "");
     }
 
     /**

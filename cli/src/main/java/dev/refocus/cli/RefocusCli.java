@@ -16,12 +16,16 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
- * The {@code refocus} command. Without a subcommand it runs the shipped example end to end: {@code tune} on the
- * Fashion-MNIST test subset, then {@code predict} with the best weighted-iFo rate, then {@code bench}.
+ * The {@code refocus} command. Without a subcommand it runs the shipped example end to end and honestly: for the
+ * MLP (native backend), {@code tune} with held-out evaluation on the Fashion-MNIST test subset, then {@code predict}
+ * and {@code bench} with the configuration file it wrote; for the CNN (libtorch backend), {@code tune}; then both
+ * verdicts, whatever they are.
  *
  * <p>Exit codes: 0 success; 1 an unexpected failure; 2 bad usage (an unknown option, a missing, malformed or
  * out-of-range option value, an option that does not fit the model, an output path that cannot be written); 3 bad
@@ -31,7 +35,7 @@ import java.util.concurrent.Callable;
 @Command(name = "refocus", mixinStandardHelpOptions = true, version = "refocus 0.1.0",
     subcommands = {PredictCommand.class, TuneCommand.class, BenchCommand.class},
     description = {"Focus on likely classes: refine a classifier's uncertain predictions at inference time.",
-        "Without a command: tune, predict and bench on the shipped Fashion-MNIST example."},
+        "Without a command: tune (held out), predict and bench on the shipped Fashion-MNIST example's two models."},
     exitCodeListHeading = "%\nExit codes:%\n",
     exitCodeList = {"0:success", "1:an unexpected failure",
         "2:bad usage: an unknown option, a bad option value, an output path that cannot be written",
@@ -129,53 +133,90 @@ public final class RefocusCli implements Callable<Integer>
             throw new UsageException("--out " + out + " is not a directory");
         }
         Files.createDirectories(out);
-        final Path modelFile = example.resolve("mlp-784-512-256-10.safetensors");
+        final long start = System.nanoTime();
+        final Path mlpFile = example.resolve("mlp-784-512-256-10.safetensors");
+        final Path cnnFile = example.resolve("cnn-fashion-mnist.pt");
         final Path images = example.resolve("test-3000-images-idx3-ubyte.gz");
         final Path labels = example.resolve("test-3000-labels-idx1-ubyte.gz");
-        DataFiles.requireFile(modelFile);
-        final Options.Loaded network = new Options.Loaded(modelFile, DenseNetwork.load(modelFile), null);
+        DataFiles.requireFile(mlpFile);
+        DataFiles.requireFile(cnnFile);
+        final Options.Loaded mlp = new Options.Loaded(mlpFile, DenseNetwork.load(mlpFile), null);
         final DataFiles.Inputs inputs = DataFiles.readInputs(images);
         final DataFiles.Labels classes = DataFiles.readLabels(labels);
-        DataFiles.checkFits(modelFile, network.inputSize(), network.classes(), inputs, classes);
+        DataFiles.checkFits(mlpFile, mlp.inputSize(), mlp.classes(), inputs, classes);
         final float[][] x = inputs.rows();
         final int[] y = classes.values();
-        System.out.println("refocus example: " + network + " on " + x.length + " Fashion-MNIST test images ("
-            + example + ")");
+        System.out.println("refocus example: is refocus worth switching on for these two models? " + x.length
+            + " labelled Fashion-MNIST test images (" + example + "); tune selects on half of them and reports on "
+            + "the other half");
 
         System.out.println();
-        System.out.println("$ refocus tune --model " + modelFile + " --inputs " + images + " --labels " + labels
-            + " --methods " + String.join(",", names(Method.values())));
-        final TuneCommand tune = parse(new TuneCommand(), "--model", modelFile.toString(), "--inputs",
-            images.toString(), "--labels", labels.toString(), "--methods", String.join(",", names(Method.values())),
-            "--json", out.resolve("tune.json").toString(), "--plot", out.resolve("tune.png").toString());
-        final List<Tune.Row> rows = tune.run(network, x, y, System.out, System.err);
-        TuneCommand.writeJson(rows, tune.json);
-        TuneCommand.writePlot(rows, tune.plot);
-        System.out.println("wrote " + tune.json + " and " + tune.plot);
+        System.out.println("== 1. the MLP " + mlp + ", native backend");
+        final Path mlpConf = out.resolve("mlp.conf");
+        final HeldOut.Report mlpReport = tune(mlp, x, y, "mlp", mlpConf, String.join(",", names(Method.values())),
+            "--model", mlpFile.toString(), "--inputs", images.toString(), "--labels", labels.toString());
 
-        final Tune.Row best = Tune.best(TuneCommand.select(rows, Method.IFO_WEIGHTED, 0.16f));
-        final Path predictions = out.resolve("predictions.csv");
+        final Path predictions = out.resolve("mlp-predictions.csv");
         System.out.println();
-        System.out.println("$ refocus predict --model " + modelFile + " --inputs " + images + " --eta " + best.eta()
+        System.out.println("$ refocus predict --model " + mlpFile + " --inputs " + images + " --config " + mlpConf
             + " --output " + predictions);
-        final PredictCommand predict = parse(new PredictCommand(), "--model", modelFile.toString(), "--inputs",
-            images.toString(), "--eta", String.valueOf(best.eta()), "--output", predictions.toString());
+        final PredictCommand predict = parse(new PredictCommand(), "--model", mlpFile.toString(), "--inputs",
+            images.toString(), "--config", mlpConf.toString(), "--output", predictions.toString());
         try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(predictions, StandardCharsets.UTF_8));
-            Predictor predictor = predict.step.create(network,
-                predict.step.config(predict.method, predict.eta, predict.threshold)))
+            Predictor predictor = predict.step.create(mlp, predict.configFile.load(mlp)))
         {
             PredictCommand.write(predictor, x, PredictCommand.Format.CSV, w);
+            System.out.println("wrote " + predictions + ": " + PredictCommand.summary(predictor));
         }
-        System.out.printf("wrote %s: weighted iFo at η = %s: accuracy %.2f%% → %.2f%%, %.1f%% of samples adapted, "
-                + "%d right→wrong, %d wrong→right%n", predictions, best.eta(), 100 * best.accuracyPlain(),
-            100 * best.accuracyRefocus(), 100 * best.adaptedShare(), best.rightToWrong(), best.wrongToRight());
 
         System.out.println();
-        System.out.println("$ refocus bench --model " + modelFile + " --inputs " + images + " --eta " + best.eta());
-        final BenchCommand bench = parse(new BenchCommand(), "--model", modelFile.toString(), "--eta",
-            String.valueOf(best.eta()));
-        bench.run(network, x, System.out);
+        System.out.println("$ refocus bench --model " + mlpFile + " --inputs " + images + " --config " + mlpConf);
+        final BenchCommand bench = parse(new BenchCommand(), "--model", mlpFile.toString(), "--config",
+            mlpConf.toString());
+        bench.config = bench.configFile.load(mlp).toBuilder().band(null).build();
+        bench.run(mlp, x, System.out);
+
+        System.out.println();
+        final TuneCommand cnnTune = parse(new TuneCommand(), "--model", cnnFile.toString(), "--input-shape",
+            "1,1,28,28", "--inputs", images.toString(), "--labels", labels.toString());
+        final Options.Loaded cnn = cnnTune.model.load();
+        System.out.println("== 2. the CNN " + cnn + " (" + cnnFile.getFileName() + "), libtorch backend");
+        final Path cnnConf = out.resolve("cnn.conf");
+        final HeldOut.Report cnnReport = tune(cnn, x, y, "cnn", cnnConf, "IFO_WEIGHTED,IFO,DOFO", "--model",
+            cnnFile.toString(), "--input-shape", "1,1,28,28", "--inputs", images.toString(), "--labels",
+            labels.toString());
+
+        System.out.println();
+        System.out.printf(Locale.ROOT, "== verdicts on %d held-out images (%.0f s in all)%n",
+            mlpReport.tally().samples(), (System.nanoTime() - start) / 1e9);
+        for (final Object[] m : new Object[][] {{"MLP", mlpReport, mlpConf}, {"CNN", cnnReport, cnnConf}})
+        {
+            final HeldOut.Report r = (HeldOut.Report)m[1];
+            final HeldOut.Tally t = r.tally();
+            System.out.printf(Locale.ROOT, "%s: %s d=%s η=%s: ΔAcc %+.2f pp [%+.2f, %+.2f], %d wrong→right, "
+                    + "%d right→wrong, p = %.3g: %s (%s)%n", m[0], r.selected().method(), r.selected().threshold(),
+                r.selected().eta(), t.deltaAcc(), r.intervalAll()[0], r.intervalAll()[1], t.fixed(), t.broken(),
+                r.p(), r.verdict(), m[2]);
+        }
         return 0;
+    }
+
+    /** Runs tune as {@code refocus tune args... --methods methods} would, writing its files under --out. */
+    private HeldOut.Report tune(final Options.Loaded model, final float[][] x, final int[] y, final String name,
+        final Path config, final String methods, final String... args) throws IOException
+    {
+        final List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--methods", methods, "--json", out.resolve(name + "-tune.json").toString(), "--plot",
+            out.resolve(name + "-tune.png").toString(), "--config-out", config.toString()));
+        System.out.println("$ refocus tune " + String.join(" ", all));
+        final TuneCommand tune = parse(new TuneCommand(), all.toArray(new String[0]));
+        final HeldOut.Report report = tune.run(model, x, y, System.out, System.err);
+        TuneCommand.writeJson(report, tune.json);
+        TuneCommand.writePlot(report, tune.plot);
+        tune.writeConfig(report, tune.configOut, List.of(String.valueOf(tune.model.file), tune.inputs.toString(),
+            tune.labels.toString()));
+        System.out.println("wrote " + tune.json + ", " + tune.plot + " and " + tune.configOut);
+        return report;
     }
 
     /** Fills a command's options from arguments, defaults included, as the command line would. */

@@ -15,6 +15,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -62,6 +63,31 @@ final class TuneCommand implements Callable<Integer>
         description = "ΔAcc against the learning rate, .png or .svg (default ${DEFAULT-VALUE})")
     Path plot;
 
+    @Option(names = "--holdout", paramLabel = "SHARE", defaultValue = "0.5", converter = Values.Share.class,
+        description = "share of the samples held out to report on, stratified by class, in (0, 1); the rest select "
+            + "the setting (default ${DEFAULT-VALUE})")
+    double holdout;
+
+    @Option(names = "--folds", paramLabel = "K", converter = Values.Folds.class,
+        description = "k-fold cross-validation instead of one held-out split: each fold reports on the setting the "
+            + "other K-1 select, K >= 2")
+    Integer folds;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", converter = Values.Seed.class,
+        description = "seed of the stratified split (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--config-out", paramLabel = "FILE", defaultValue = "refocus.conf",
+        description = {"the selected setting as a configuration file for predict --config, bench --config and "
+            + "RefocusConfig.load, with the verdict and the evidence (default ${DEFAULT-VALUE});",
+            "observe-only unless the verdict is a significant gain"})
+    Path configOut;
+
+    @Option(names = "--band-window", paramLabel = "W", defaultValue = "1000", converter = Values.Window.class,
+        description = "the configuration's band: windows of W predictions whose adapted share or changed-answer "
+            + "rate leaves what tuning saw fall back to plain predictions; 0 = no band (default ${DEFAULT-VALUE})")
+    int bandWindow;
+
     @Option(names = "--progress", negatable = true, description = "a progress bar on stderr (default: on a terminal)")
     Boolean progress;
 
@@ -74,18 +100,19 @@ final class TuneCommand implements Callable<Integer>
         final DataFiles.Inputs x = DataFiles.readInputs(inputs);
         final DataFiles.Labels y = DataFiles.readLabels(labels);
         DataFiles.checkFits(network.file(), network.inputSize(), network.classes(), x, y);
-        final List<Tune.Row> rows;
+        final HeldOut.Report report;
         try
         {
-            rows = run(network, x.rows(), y.values(), System.out, System.err);
+            report = run(network, x.rows(), y.values(), System.out, System.err);
         }
         catch (final DataFiles.NonFiniteLogits e)
         {
             throw e.named(network.file(), x);
         }
-        writeJson(rows, json);
-        writePlot(rows, plot);
-        System.out.println("wrote " + json + " and " + plot);
+        writeJson(report, json);
+        writePlot(report, plot);
+        writeConfig(report, configOut, List.of(model.file.toString(), inputs.toString(), labels.toString()));
+        System.out.println("wrote " + json + ", " + plot + " and " + configOut);
         return 0;
     }
 
@@ -99,10 +126,11 @@ final class TuneCommand implements Callable<Integer>
         }
         Options.requireWritable("--json", json);
         Options.requireWritable("--plot", plot);
+        Options.requireWritable("--config-out", configOut);
     }
 
-    /** Sweeps and prints the table and the best setting. */
-    List<Tune.Row> run(final Options.Loaded network, final float[][] x, final int[] y, final PrintStream out,
+    /** Sweeps, selects on one part of the samples, reports on another, and prints the table and the report. */
+    HeldOut.Report run(final Options.Loaded network, final float[][] x, final int[] y, final PrintStream out,
         final PrintStream err)
     {
         final float[] grid = etas != null ? etas : Tune.paperGrid(20);
@@ -112,12 +140,18 @@ final class TuneCommand implements Callable<Integer>
         }
         final ProgressBar bar = new ProgressBar(err, (long)x.length * methods.size(),
             progress != null ? progress : System.console() != null);
-        final List<Tune.Row> rows = Tune.sweep(
+        if (folds != null && folds > x.length)
+        {
+            throw new UsageException("--folds " + folds + " is more than the " + x.length + " samples");
+        }
+        final Tune.Outcomes outcomes = Tune.outcomes(
             method -> step.create(network, step.config(method, grid[0], max(thresholds))),
             methods, grid, thresholds, x, y, bar::update);
         bar.finish();
-        print(rows, out);
-        return rows;
+        final HeldOut.Report report = folds != null ? HeldOut.kFold(outcomes, folds, seed)
+            : HeldOut.holdout(outcomes, holdout, seed);
+        print(report, out);
+        return report;
     }
 
     private static float max(final float[] values)
@@ -130,17 +164,35 @@ final class TuneCommand implements Callable<Integer>
         return m;
     }
 
-    static void print(final List<Tune.Row> rows, final PrintStream out)
+    static void print(final HeldOut.Report report, final PrintStream out)
     {
+        out.println(report.split());
+        out.println(report.folds() == 0 ? "selection, on the " + report.selected().samples() + " tuning samples:"
+            : "every setting on all " + report.selected().samples() + " samples (each fold selects on its other "
+            + (report.folds() - 1) + " folds):");
         out.println("method          d      eta         acc plain  acc refocus  adapted  ΔAcc uncertain  right→wrong"
             + "  wrong→right");
-        for (final Tune.Row r : rows)
+        for (final Tune.Row r : report.tuningRows())
         {
             out.println(format(r));
         }
-        final Tune.Row best = Tune.best(rows);
         out.println();
-        out.println("best: " + format(best).trim());
+        out.println("selected: " + format(report.selected()).trim());
+        for (int f = 0; f < report.foldChoices().size(); f++)
+        {
+            final Tune.Row c = report.foldChoices().get(f);
+            out.printf(Locale.ROOT, "  fold %d reports on: %s d=%s η=%s (selected on the other folds)%n", f + 1,
+                c.method(), c.threshold(), c.eta());
+        }
+        final HeldOut.Tally t = report.tally();
+        out.printf(Locale.ROOT, "held out (%d samples, %d uncertain): accuracy %.2f%% → %.2f%%, ΔAcc %+.2f pp "
+                + "[%+.2f, %+.2f], on the uncertain ones %+.2f pp [%+.2f, %+.2f]%n", t.samples(), t.adapted(),
+            100.0 * t.correctPlain() / t.samples(), 100.0 * t.correctRefocus() / t.samples(), t.deltaAcc(),
+            report.intervalAll()[0], report.intervalAll()[1], t.deltaAccUncertain(), report.intervalUncertain()[0],
+            report.intervalUncertain()[1]);
+        out.printf(Locale.ROOT, "  %d wrong→right, %d right→wrong; McNemar exact p = %.4g; 95%% intervals %s%n",
+            t.fixed(), t.broken(), report.p(), HeldOut.Report.intervalKind());
+        out.println("verdict: " + report.verdict());
     }
 
     private static String format(final Tune.Row r)
@@ -150,18 +202,56 @@ final class TuneCommand implements Callable<Integer>
             100 * r.adaptedShare(), r.deltaAccUncertain(), r.rightToWrong(), r.wrongToRight());
     }
 
-    static void writeJson(final List<Tune.Row> rows, final Path file) throws IOException
+    /** Writes the configuration file of the selected setting, with the evidence. */
+    void writeConfig(final HeldOut.Report report, final Path file, final List<String> sources) throws IOException
+    {
+        final String text = TunedConfig.text(TunedConfig.config(report, step, bandWindow), report, sources,
+            Instant.now());
+        try
+        {
+            Files.writeString(file, text, StandardCharsets.UTF_8);
+        }
+        catch (final IOException e)
+        {
+            throw new IOException("cannot write " + file + " (" + e.getMessage() + ")", e);
+        }
+    }
+
+    static void writeJson(final HeldOut.Report report, final Path file) throws IOException
     {
         try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8)))
         {
-            final Tune.Row best = Tune.best(rows);
+            final HeldOut.Tally t = report.tally();
             w.println("{");
-            w.println("  \"best\": " + json(best) + ",");
-            w.println("  \"rows\": [");
-            for (int i = 0; i < rows.size(); i++)
+            w.println("  \"split\": {\"text\": \"" + report.split() + "\", \"kind\": \""
+                + (report.folds() == 0 ? "holdout" : "kfold") + "\", \"folds\": " + report.folds()
+                + ", \"seed\": " + report.seed() + "},");
+            w.println("  \"best\": " + json(report.selected()) + ",");
+            w.println(String.format(Locale.ROOT, "  \"heldOut\": {\"samples\": %d, \"adapted\": %d, "
+                    + "\"accuracyPlain\": %.6f, \"accuracyRefocus\": %.6f, \"deltaAccPp\": %.4f, "
+                    + "\"deltaAccPpInterval\": [%.4f, %.4f], \"deltaAccUncertainPp\": %.4f, "
+                    + "\"deltaAccUncertainPpInterval\": [%.4f, %.4f], \"wrongToRight\": %d, \"rightToWrong\": %d, "
+                    + "\"changed\": %d, \"mcNemarP\": %.6g, \"interval\": \"95 %%, %s\"},", t.samples(), t.adapted(),
+                (double)t.correctPlain() / t.samples(), (double)t.correctRefocus() / t.samples(), t.deltaAcc(),
+                report.intervalAll()[0], report.intervalAll()[1], t.deltaAccUncertain(),
+                report.intervalUncertain()[0], report.intervalUncertain()[1], t.fixed(), t.broken(), t.changed(),
+                report.p(), HeldOut.Report.intervalKind()));
+            w.println("  \"verdict\": \"" + report.verdict() + "\", \"switchOn\": " + report.verdict().switchOn()
+                + ",");
+            if (!report.foldChoices().isEmpty())
             {
-                w.println("    " + json(rows.get(i)) + (i + 1 < rows.size() ? "," : ""));
+                w.println("  \"foldChoices\": [");
+                rows(w, report.foldChoices());
+                w.println("  ],");
             }
+            if (report.heldOutRows() != null)
+            {
+                w.println("  \"heldOutRows\": [");
+                rows(w, report.heldOutRows());
+                w.println("  ],");
+            }
+            w.println("  \"rows\": [");
+            rows(w, report.tuningRows());
             w.println("  ]");
             w.println("}");
             if (w.checkError())
@@ -171,28 +261,42 @@ final class TuneCommand implements Callable<Integer>
         }
     }
 
+    private static void rows(final PrintWriter w, final List<Tune.Row> rows)
+    {
+        for (int i = 0; i < rows.size(); i++)
+        {
+            w.println("    " + json(rows.get(i)) + (i + 1 < rows.size() ? "," : ""));
+        }
+    }
+
     private static String json(final Tune.Row r)
     {
         return String.format(Locale.ROOT, "{\"method\": \"%s\", \"threshold\": %s, \"eta\": %s, \"samples\": %d, "
                 + "\"adapted\": %d, \"accuracyPlain\": %.6f, \"accuracyRefocus\": %.6f, \"deltaAccUncertainPp\": %.4f, "
-                + "\"rightToWrong\": %d, \"wrongToRight\": %d}",
+                + "\"rightToWrong\": %d, \"wrongToRight\": %d, \"changed\": %d}",
             r.method(), r.threshold(), r.eta(), r.samples(), r.adapted(), r.accuracyPlain(), r.accuracyRefocus(),
-            r.deltaAccUncertain(), r.rightToWrong(), r.wrongToRight());
+            r.deltaAccUncertain(), r.rightToWrong(), r.wrongToRight(), r.changed());
     }
 
-    /** ΔAcc on the uncertain samples against the rate, one line per method and threshold (the paper's Fig. 7-8). */
-    static void writePlot(final List<Tune.Row> rows, final Path file) throws IOException
+    /**
+     * ΔAcc on the uncertain samples against the rate: one line per method and threshold on the samples that
+     * selected (the paper's Fig. 7-8), and for the selected method and threshold the held-out curve with its 95 %
+     * interval (held-out split) or the pooled held-out result with its interval (k-fold).
+     */
+    static void writePlot(final HeldOut.Report report, final Path file) throws IOException
     {
         System.setProperty("java.awt.headless", "true");
         final XYChart chart = new XYChartBuilder().width(900).height(560)
-            .title("refocus tune: accuracy change on the uncertain samples")
+            .title("refocus tune: " + report.verdict())
             .xAxisTitle("learning rate η (log scale)").yAxisTitle("ΔAcc on uncertain samples (pp)").build();
         chart.getStyler().setXAxisLogarithmic(true);
         chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNW);
+        final List<Tune.Row> rows = report.tuningRows();
+        final String part = report.folds() == 0 ? "tuning" : "all";
         final List<String> series = new ArrayList<>();
         for (final Tune.Row r : rows)
         {
-            final String name = r.method() + " d=" + r.threshold();
+            final String name = r.method() + " d=" + r.threshold() + " (" + part + ")";
             if (series.contains(name))
             {
                 continue;
@@ -200,15 +304,42 @@ final class TuneCommand implements Callable<Integer>
             series.add(name);
             final List<Double> xs = new ArrayList<>();
             final List<Double> ys = new ArrayList<>();
-            for (final Tune.Row s : rows)
+            for (final Tune.Row s : select(rows, r.method(), r.threshold()))
             {
-                if (s.method() == r.method() && s.threshold() == r.threshold())
-                {
-                    xs.add((double)s.eta());
-                    ys.add(s.deltaAccUncertain());
-                }
+                xs.add((double)s.eta());
+                ys.add(s.deltaAccUncertain());
             }
             chart.addSeries(name, xs, ys);
+        }
+        final Tune.Row chosen = report.selected();
+        final String label = chosen.method() + " d=" + chosen.threshold();
+        if (report.heldOutRows() != null)
+        {
+            final List<Double> xs = new ArrayList<>();
+            final List<Double> ys = new ArrayList<>();
+            final List<Double> lows = new ArrayList<>();
+            final List<Double> highs = new ArrayList<>();
+            for (final Tune.Row s : select(report.heldOutRows(), chosen.method(), chosen.threshold()))
+            {
+                final HeldOut.Tally t = HeldOut.Tally.of(s);
+                final double[] ci = Stats.deltaInterval(t.fixed(), t.broken(), Math.max(1, t.adapted()),
+                    HeldOut.ALPHA);
+                xs.add((double)s.eta());
+                ys.add(t.deltaAccUncertain());
+                lows.add(100 * ci[0]);
+                highs.add(100 * ci[1]);
+            }
+            heldOut(chart.addSeries(label + " (held out)", xs, ys));
+            dashed(chart.addSeries(label + " (held out, 95 % low)", xs, lows));
+            dashed(chart.addSeries(label + " (held out, 95 % high)", xs, highs));
+        }
+        else
+        {
+            final double x = chosen.eta();
+            heldOut(chart.addSeries("held out, pooled over " + report.folds() + " folds", List.of(x),
+                List.of(report.tally().deltaAccUncertain())));
+            dashed(chart.addSeries("held out, 95 % interval", List.of(x, x),
+                List.of(report.intervalUncertain()[0], report.intervalUncertain()[1])));
         }
         final String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         final String base = file.toString().replaceFirst("\\.[^.]*$", "");
@@ -220,6 +351,22 @@ final class TuneCommand implements Callable<Integer>
         {
             BitmapEncoder.saveBitmap(chart, base, BitmapEncoder.BitmapFormat.PNG); // the name was checked before
         }
+    }
+
+    /** The held-out result: thick and black, apart from the tuning curves' colours. */
+    private static void heldOut(final org.knowm.xchart.XYSeries series)
+    {
+        series.setLineWidth(3f);
+        series.setLineColor(java.awt.Color.BLACK);
+        series.setMarkerColor(java.awt.Color.BLACK);
+    }
+
+    /** The held-out interval's bounds: dashed grey, no markers. */
+    private static void dashed(final org.knowm.xchart.XYSeries series)
+    {
+        series.setLineStyle(org.knowm.xchart.style.lines.SeriesLines.DASH_DASH);
+        series.setLineColor(java.awt.Color.GRAY);
+        series.setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE);
     }
 
     /** @return the rows of one method and threshold. */

@@ -148,6 +148,63 @@ final class Values
         }
     }
 
+    /** A share of the samples: more than 0, less than 1. */
+    static final class Share implements ITypeConverter<Double>
+    {
+        @Override
+        public Double convert(final String value)
+        {
+            final double v = decimal(value);
+            if (!(v > 0 && v < 1))
+            {
+                throw new TypeConversionException("the held-out share must be more than 0 and less than 1, got "
+                    + value);
+            }
+            return v;
+        }
+    }
+
+    /** A number of folds: a whole number, at least 2. */
+    static final class Folds implements ITypeConverter<Integer>
+    {
+        @Override
+        public Integer convert(final String value)
+        {
+            final long v = whole(value);
+            if (v < 2 || v > Integer.MAX_VALUE)
+            {
+                throw new TypeConversionException("k-fold cross-validation needs at least 2 folds, got " + value);
+            }
+            return (int)v;
+        }
+    }
+
+    /** A band's window: a whole number of predictions, 0 (no band) or more. */
+    static final class Window implements ITypeConverter<Integer>
+    {
+        @Override
+        public Integer convert(final String value)
+        {
+            final long v = whole(value);
+            if (v < 0 || v > 1_000_000)
+            {
+                throw new TypeConversionException("the band window must be 0 (no band) to 1000000 predictions, got "
+                    + value);
+            }
+            return (int)v;
+        }
+    }
+
+    /** A seed: any whole number that fits a long. */
+    static final class Seed implements ITypeConverter<Long>
+    {
+        @Override
+        public Long convert(final String value)
+        {
+            return whole(value);
+        }
+    }
+
     /** A measuring time in seconds: more than 0, at most an hour. */
     static final class Seconds implements ITypeConverter<Double>
     {

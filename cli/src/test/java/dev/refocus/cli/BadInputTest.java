@@ -216,6 +216,32 @@ class BadInputTest
             "predict", "-m", CNN, "-i", x64, "--eta", "0.1", "--input-shape", "1,0");
         add(cases, "usage", "TorchScript --activation tanh", 2, List.of("--activation", "cnn.pt"),
             "predict", "-m", CNN, "-i", x64, "--eta", "0.1", "--activation", "tanh");
+        for (final String share : new String[] {"0", "1", "1.5", "-0.5", "nan"})
+        {
+            add(cases, "usage", "tune --holdout " + share, 2, List.of("--holdout"), tune("--holdout", share));
+        }
+        add(cases, "usage", "tune --folds 1", 2, List.of("--folds", "at least 2 folds"), tune("--folds", "1"));
+        add(cases, "usage", "tune --folds 5 on 4 samples", 2, List.of("--folds 5 is more than the 4 samples"),
+            tune("--folds", "5"));
+        add(cases, "usage", "tune --seed 1.5", 2, List.of("--seed", "not a whole number"), tune("--seed", "1.5"));
+        add(cases, "usage", "tune --band-window -1", 2, List.of("--band-window", "0 (no band) to 1000000"),
+            tune("--band-window", "-1"));
+        add(cases, "usage", "tune --config-out a directory", 2, List.of(folder + " is a directory", "--config-out"),
+            tune("--config-out", folder));
+        final String conf = write("tuned.conf", "learningRate=0.1\n[evidence]\nverdict=made by hand\n"
+            .getBytes(StandardCharsets.UTF_8));
+        add(cases, "usage", "predict --config with --eta", 2, List.of("--eta cannot come with --config", "tuned.conf"),
+            "predict", "-m", model, "-i", x, "--config", conf, "--eta", "0.1");
+        add(cases, "usage", "bench --config with --method", 2, List.of("--method cannot come with --config"),
+            "bench", "-m", model, "-i", x, "--config", conf, "--method", "dofo");
+        add(cases, "model", "predict --config a missing file", 3, List.of("no such file", "none.conf"),
+            "predict", "-m", model, "-i", x, "--config", dir.resolve("none.conf").toString());
+        add(cases, "model", "predict --config not a configuration", 3, List.of("refocus config", "x.csv",
+            "config entry"), "predict", "-m", model, "-i", x, "--config", x);
+        final String unfit = write("unfit.conf", "learningRate=0.1\nfocusClasses=3\n".getBytes(StandardCharsets.UTF_8));
+        add(cases, "model", "predict --config that does not fit the model", 3, List.of("unfit.conf does not fit the "
+            + "model", "focus classes (3) must be fewer than the model's classes (3)"), "predict", "-m", model, "-i", x,
+            "--config", unfit);
         final String file = write("a-file", new byte[] {1});
         add(cases, "usage", "example --out a file", 2, List.of("--out", "a-file", "not a directory"),
             "--out", file);
@@ -483,7 +509,8 @@ class BadInputTest
     private String[] tune(final String... replaced)
     {
         final List<String> args = new ArrayList<>(List.of("tune", "-m", model, "-i", x, "-l", y, "--etas", "0.1",
-            "--methods", "ifo", "--json", dir.resolve("t.json").toString(), "--plot", dir.resolve("t.png").toString()));
+            "--methods", "ifo", "--json", dir.resolve("t.json").toString(), "--plot", dir.resolve("t.png").toString(),
+            "--config-out", dir.resolve("t.conf").toString()));
         for (int i = 0; i < replaced.length; i += 2)
         {
             final int at = args.indexOf(replaced[i]);

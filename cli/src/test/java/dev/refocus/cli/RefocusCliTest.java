@@ -70,18 +70,117 @@ class RefocusCliTest
         final Path plot = dir.resolve("tune.png");
         final Object[] r = run("tune", "--model", MODEL, "--inputs", IMAGES, "--labels", LABELS,
             "--methods", "ifo_weighted,dofo", "--etas", "0.02048,0.65536", "--json", json.toString(),
-            "--plot", plot.toString());
+            "--plot", plot.toString(), "--folds", "5", "--config-out", dir.resolve("r.conf").toString());
         assertEquals(0, r[0], (String)r[2]);
         final String out = (String)r[1];
-        // the rows of examples/fashion-mnist/sweep-results.txt, computed by PyTorch: 151 of 3000 adapt
+        // k-fold prints every setting on all samples: the rows of examples/fashion-mnist/sweep-results.txt,
+        // computed by PyTorch: 151 of 3000 adapt
         assertTrue(out.contains("IFO_WEIGHTED    0.160  0.6554         88.83%       88.93%     5.0%"), out);
         assertTrue(out.contains("DOFO            0.160  0.6554         88.83%       88.70%     5.0%"), out);
-        assertTrue(out.contains("best: IFO_WEIGHTED    0.160  0.6554"), out);
+        assertTrue(out.contains("selected: IFO_WEIGHTED    0.160  0.6554"), out);
         final String written = Files.readString(json);
         assertTrue(written.contains("\"best\": {\"method\": \"IFO_WEIGHTED\""), written);
         assertTrue(written.contains("\"rightToWrong\": 6, \"wrongToRight\": 9"), written);
+        assertTrue(out.contains("stratified 5-fold cross-validation of 3000 samples, seed 1"), out);
+        assertTrue(written.contains("\"heldOut\": {\"samples\": 3000,"), written);
         final byte[] png = Files.readAllBytes(plot);
         assertTrue(png.length > 1000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G');
+    }
+
+    @Test
+    void shouldSelectOnHalfTheSamplesAndReportOnTheOtherHalf() throws IOException
+    {
+        final Path json = dir.resolve("tune.json");
+        final Object[] r = run("tune", "--model", MODEL, "--inputs", IMAGES, "--labels", LABELS,
+            "--methods", "ifo_weighted,dofo", "--etas", "0.02048,0.65536", "--json", json.toString(),
+            "--plot", dir.resolve("tune.svg").toString(), "--config-out", dir.resolve("r.conf").toString());
+        assertEquals(0, r[0], (String)r[2]);
+        final String out = (String)r[1];
+        // half of each class, rounded (classes of odd size hold out one more)
+        assertTrue(out.contains("stratified held-out split: 1498 samples select, 1502 held out (share 0.5), seed 1"),
+            out);
+        assertTrue(out.contains("selection, on the 1498 tuning samples:"), out);
+        assertTrue(out.contains("held out (1502 samples, "), out);
+        assertTrue(out.contains("McNemar exact p = "), out);
+        assertTrue(out.contains("verdict: significant gain: switch on with this file")
+            || out.contains("verdict: no significant gain at 5 %: keep refocus off")
+            || out.contains("verdict: significant loss at 5 %: keep refocus off"), out);
+        final String written = Files.readString(json);
+        assertTrue(written.contains("\"kind\": \"holdout\""), written);
+        assertTrue(written.contains("\"mcNemarP\": "), written);
+        assertTrue(written.contains("\"heldOutRows\": ["), written);
+        final String svg = Files.readString(dir.resolve("tune.svg"));
+        assertTrue(svg.contains("<svg") && svg.length() > 10_000, "an SVG plot");
+    }
+
+    @Test
+    void shouldRunWhatTuneSelected() throws IOException
+    {
+        final Path conf = dir.resolve("tuned.conf");
+        Object[] r = run("tune", "--model", MODEL, "--inputs", IMAGES, "--labels", LABELS, "--methods", "ifo_weighted",
+            "--etas", "0.02048,0.65536", "--json", dir.resolve("t.json").toString(), "--plot",
+            dir.resolve("t.png").toString(), "--config-out", conf.toString(), "--band-window", "500");
+        assertEquals(0, r[0], (String)r[2]);
+        final boolean gain = ((String)r[1]).contains("verdict: significant gain");
+        final RefocusConfig config = RefocusConfig.load(conf);
+        assertEquals(Method.IFO_WEIGHTED, config.method());
+        assertTrue(config.learningRate() == 0.02048f || config.learningRate() == 0.65536f, config.toString());
+        assertEquals(!gain, config.observeOnly(), "observe-only unless the verdict is a gain");
+        assertEquals(500, config.band().window());
+
+        final Path csv = dir.resolve("p.csv");
+        r = run("predict", "-m", MODEL, "-i", IMAGES, "--config", conf.toString(), "-o", csv.toString());
+        assertEquals(0, r[0], (String)r[2]);
+        assertTrue(((String)r[2]).contains("refocus: running " + conf + ": " + config + " (tune's verdict: "),
+            (String)r[2]);
+        assertTrue(((String)r[2]).contains("refocus: 3000 samples, 151 adapted, "), (String)r[2]);
+        final List<String> rows = Files.readAllLines(csv);
+        // what the file says runs: the same rows as predict with its settings given as options
+        final Path same = dir.resolve("same.csv");
+        r = run("predict", "-m", MODEL, "-i", IMAGES, "--eta", Float.toString(config.learningRate()), "-d",
+            Float.toString(config.marginThreshold()), "-o", same.toString());
+        assertEquals(0, r[0], (String)r[2]);
+        final List<String> refocused = Files.readAllLines(same);
+        if (config.observeOnly())
+        {
+            assertTrue(rows.stream().skip(1).allMatch(l -> l.contains(",false,")), "observe-only: nothing adapts");
+            for (int i = 1; i < rows.size(); i++)
+            {
+                final String[] o = rows.get(i).split(",");
+                final String[] a = refocused.get(i).split(",");
+                assertEquals(o[1], o[2], "the plain answer");
+                assertEquals(a[1], o[1], "the same plain pass");
+                assertEquals(a[4], o[4], "the same margin");
+            }
+        }
+        else
+        {
+            assertEquals(refocused, rows);
+        }
+
+        r = run("bench", "-m", MODEL, "--config", conf.toString(), "--seconds", "0.02", "--backends", "native");
+        assertEquals(0, r[0], (String)r[2]);
+        assertTrue(((String)r[1]).contains("IFO_WEIGHTED, η = " + config.learningRate()), (String)r[1]);
+    }
+
+    @Test
+    void shouldRefuseOptionsThatAConfigFileSetsAndFilesThatDoNotFit() throws IOException
+    {
+        final Path conf = dir.resolve("c.conf");
+        Files.writeString(conf, "# hand-written\nlearningRate=0.5\ncandidates=0,11\n");
+        assertError(2, "--eta cannot come with --config " + conf + ", which sets it", "predict", "-m", MODEL, "-i",
+            IMAGES, "--config", conf.toString(), "--eta", "0.1");
+        assertError(2, "--threshold cannot come with --config", "predict", "-m", MODEL, "-i", IMAGES, "--config",
+            conf.toString(), "-d", "0.1");
+        assertError(2, "--steps cannot come with --config", "bench", "-m", MODEL, "--config", conf.toString(),
+            "--steps", "2");
+        assertError(3, conf + " does not fit the model " + MODEL + ": candidate class 11 is out of range", "predict",
+            "-m", MODEL, "-i", IMAGES, "--config", conf.toString());
+        Files.writeString(conf, "learningRate=0.5\nbandWindow=10\n");
+        assertError(3, "refocus config " + conf + ": config key 'bandAdaptedShare' is missing", "predict", "-m", MODEL,
+            "-i", IMAGES, "--config", conf.toString());
+        assertError(3, "no such file: " + dir.resolve("none.conf"), "predict", "-m", MODEL, "-i", IMAGES, "--config",
+            dir.resolve("none.conf").toString());
     }
 
     @Test
