@@ -2,6 +2,8 @@ package dev.refocus.cpu;
 
 import dev.refocus.DenseNetwork;
 import dev.refocus.DensePredictor;
+import dev.refocus.Guard;
+import dev.refocus.GuardGroup;
 import dev.refocus.Prediction;
 import dev.refocus.RefocusConfig;
 import dev.refocus.internal.Checks;
@@ -125,6 +127,21 @@ public final class ParallelBatchPredictor implements AutoCloseable
     public int maxBatch()
     {
         return maxBatch;
+    }
+
+    /**
+     * @return the guardrails of each thread's share ({@link Guard}: counters, observe-only, band), one
+     * per thread: each share counts and bands its own samples; add them all to one {@link GuardGroup}
+     * to see the whole predictor. A new array each call.
+     */
+    public Guard[] guards()
+    {
+        final Guard[] guards = new Guard[shares.length];
+        for (int i = 0; i < shares.length; i++)
+        {
+            guards[i] = shares[i].guard();
+        }
+        return guards;
     }
 
     /** @return a result of this predictor's size, to allocate once and reuse. */

@@ -145,8 +145,7 @@ public final class CudaPredictor extends DensePredictor
         acquire();
         try
         {
-            stepOnDevice(devicePointer, stream, 1, config().learningRate(), config().marginThreshold());
-            collect(0, out);
+            predictOnDevice(devicePointer, stream, 1, config().learningRate(), config().marginThreshold(), out, null);
         }
         finally
         {
@@ -200,11 +199,7 @@ public final class CudaPredictor extends DensePredictor
         acquire();
         try
         {
-            stepOnDevice(devicePointer, stream, n, learningRate, marginThreshold);
-            for (int i = 0; i < n; i++)
-            {
-                collect(i, out[i]);
-            }
+            predictOnDevice(devicePointer, stream, n, learningRate, marginThreshold, null, out);
         }
         finally
         {
@@ -217,6 +212,33 @@ public final class CudaPredictor extends DensePredictor
         if (devicePointer == 0)
         {
             throw new IllegalArgumentException("the device pointer is null (0)");
+        }
+    }
+
+    /**
+     * The step on samples in device memory into {@code one} (n = 1) or {@code many}, with the guardrails of every
+     * other call (the band's bypass, the counters, observe-only's plain answer): as {@code DensePredictor}'s batch.
+     */
+    private void predictOnDevice(final long devicePointer, final long stream, final int n, final float learningRate,
+        final float marginThreshold, final Prediction one, final Prediction[] many)
+    {
+        final boolean bypassed = bypassing();
+        stepOnDevice(devicePointer, stream, n, learningRate, bypassed ? 0.0f : marginThreshold);
+        boolean observed = false;
+        for (int i = 0; i < n; i++)
+        {
+            final Prediction out = many == null ? one : many[i];
+            collect(i, out);
+            observed |= countGuarded(out, bypassed);
+        }
+        if (observed)
+        {
+            // observe-only: the plain predictions; the caller's samples are still valid until this call returns
+            stepOnDevice(devicePointer, stream, n, learningRate, 0.0f);
+            for (int i = 0; i < n; i++)
+            {
+                collect(i, many == null ? one : many[i]);
+            }
         }
     }
 

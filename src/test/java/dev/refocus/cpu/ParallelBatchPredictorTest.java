@@ -158,6 +158,28 @@ class ParallelBatchPredictorTest
     }
 
     @Test
+    void shouldCountEverySampleInTheGuardOfItsShare()
+    {
+        final float[] batch = RandomNetworks.gaussian(new Random(9), MAX_BATCH * SIZES[0]);
+        try (ParallelBatchPredictor parallel = ParallelBatchPredictor.create(NETWORK, CONFIG,
+            DensePredictor.Mode.IMPLICIT, MAX_BATCH, 3, new Workers()))
+        {
+            final Prediction[] out = results(MAX_BATCH);
+            parallel.predict(batch, MAX_BATCH, CONFIG.learningRate(), 1.0f, out);
+            final dev.refocus.GuardGroup group = new dev.refocus.GuardGroup("parallel");
+            long each = 0;
+            for (final dev.refocus.Guard guard : parallel.guards())
+            {
+                group.add(guard);
+                each = Math.max(each, guard.samples());
+            }
+            assertEquals(MAX_BATCH, group.getSamples());
+            assertEquals(MAX_BATCH, group.getAdapted()); // d = 1: every sample adapts
+            assertEquals((MAX_BATCH + 2) / 3, each, "the largest share");
+        }
+    }
+
+    @Test
     void shouldStopItsWorkersOnClose() throws InterruptedException
     {
         final Workers workers = new Workers();
