@@ -125,7 +125,8 @@ final class Options
         Path file;
 
         @Option(names = "--activation", paramLabel = "NAME", converter = Values.ActivationName.class,
-            description = "safetensors: activation between layers (relu, tanh, identity); default: the file's "
+            description = "safetensors: activation between layers (relu, tanh, identity, gelu, gelu_tanh, silu, "
+                + "sigmoid, leaky_relu); default: the file's "
                 + "metadata, else relu")
         Activation activation;
 
