@@ -23,6 +23,7 @@ struct ClipArgs {
     float* const* x_rows;        // device table [(steps + 1) * (n_layers + 1)]: X(k, l), the input of layer l
     const double* first_in_sq;   // |X(first)|^2 per sample (0 when its weight does not adapt)
     float* h_first;              // IMPLICIT: the first adapted layer's pre-activation rows
+    float* pre_next;             // IMPLICIT: P(k + 1, first + 1), h_first kept for act' (needs_pre), or NULL
     float* ax_next;              // IMPLICIT: [max_batch][steps] a_tau . x of layer first + 1, or NULL
     int32_t* written;            // SHADOW: [max_batch][n_layers], else NULL (with the two below)
     int32_t* src_written;        //   written before this step: where sgd_shadow_kernel1 reads theta^(k)
@@ -96,6 +97,7 @@ __global__ void __launch_bounds__(THREADS) fused_clip_step_kernel1(const ClipArg
     for (int32_t o = tid; o < first.out; o += blockDim.x) {
         h[o] -= c * u[o];
         x_next[o] = activate(h[o], first.activation);
+        if (a.pre_next != nullptr) a.pre_next[(size_t)s * first.ld_out + o] = h[o];
     }
     if (a.ax_next == nullptr) return;
     for (int32_t tau = 0; tau <= k; tau++) {

@@ -131,21 +131,55 @@ __device__ inline const float* bias_of(const Layer& layer, const int32_t* writte
 }
 
 // ---------------------------------------------------------------------------------------------------
-// element-wise helpers (dense.cpp's activate_all and scale_by_derivative, one value at a time)
+// element-wise helpers (dense.cpp's activate_all and scale_by_derivative, one value at a time, the same formulas)
+
+constexpr float SQRT_HALF = 0.70710678118654752f;       // GELU: Phi(h) = (1 + erf(h sqrt(1/2))) / 2
+constexpr float INV_SQRT_2PI = 0.39894228040143268f;    // GELU: phi(h) = exp(-h^2 / 2) / sqrt(2 pi)
+constexpr float SQRT_2_OVER_PI = 0.79788456080286536f;  // GELU_TANH: tanh(sqrt(2 / pi) (h + 0.044715 h^3))
+constexpr float GELU_TANH_KAPPA = 0.044715f;
+
+// Whether act'(h) needs h itself (GELU and SiLU are not monotonic): those layers keep their pre-activation rows.
+__host__ __device__ inline bool needs_pre(int32_t activation) {
+    return activation == REFOCUS_ACT_GELU || activation == REFOCUS_ACT_GELU_TANH || activation == REFOCUS_ACT_SILU;
+}
+
+__device__ inline float gelu_tanh_inner(float h) { return SQRT_2_OVER_PI * (h + GELU_TANH_KAPPA * h * h * h); }
 
 __device__ inline float activate(float h, int32_t activation) {
     switch (activation) {
-        case REFOCUS_ACT_RELU: return h > 0.0f ? h : 0.0f;
+        case REFOCUS_ACT_RELU: return h < 0.0f ? 0.0f : h;  // NaN stays NaN, as dense.cpp and PyTorch
         case REFOCUS_ACT_TANH: return tanhf(h);
+        case REFOCUS_ACT_GELU: return h * 0.5f * (1.0f + erff(h * SQRT_HALF));
+        case REFOCUS_ACT_GELU_TANH: return 0.5f * h * (1.0f + tanhf(gelu_tanh_inner(h)));
+        case REFOCUS_ACT_SILU: return h / (1.0f + expf(-h));
+        case REFOCUS_ACT_SIGMOID: return 1.0f / (1.0f + expf(-h));
+        case REFOCUS_ACT_LEAKY_RELU: return h > 0.0f ? h : h * REFOCUS_LEAKY_RELU_SLOPE;
         default: return h;
     }
 }
 
-// g * act'(h) from the output a = act(h) alone; ReLU's derivative is 0 at h = 0, as PyTorch's.
-__device__ inline float times_derivative(float g, float a, int32_t activation) {
+// g * act'(h), from the output a = act(h), and from h where needs_pre (any value otherwise); ReLU's derivative is
+// 0 at h = 0 and leaky ReLU's the slope, as PyTorch's.
+__device__ inline float times_derivative(float g, float a, float h, int32_t activation) {
     switch (activation) {
         case REFOCUS_ACT_RELU: return g * (a > 0.0f ? 1.0f : 0.0f);
         case REFOCUS_ACT_TANH: return g * (1.0f - a * a);
+        case REFOCUS_ACT_GELU: {
+            const float cdf = 0.5f * (1.0f + erff(h * SQRT_HALF));
+            const float pdf = INV_SQRT_2PI * expf(-0.5f * h * h);
+            return g * (cdf + h * pdf);
+        }
+        case REFOCUS_ACT_GELU_TANH: {
+            const float t = tanhf(gelu_tanh_inner(h));
+            const float inner_derivative = SQRT_2_OVER_PI * (1.0f + 3.0f * GELU_TANH_KAPPA * h * h);
+            return g * (0.5f * (1.0f + t) + 0.5f * h * (1.0f - t * t) * inner_derivative);
+        }
+        case REFOCUS_ACT_SILU: {
+            const float s = 1.0f / (1.0f + expf(-h));
+            return g * (s * (1.0f + h * (1.0f - s)));
+        }
+        case REFOCUS_ACT_SIGMOID: return g * (a * (1.0f - a));
+        case REFOCUS_ACT_LEAKY_RELU: return g * (a > 0.0f ? 1.0f : REFOCUS_LEAKY_RELU_SLOPE);
         default: return g;
     }
 }

@@ -30,6 +30,7 @@ struct HeadConfig {
 struct HeadArgs {
     HeadConfig head;
     const float* logits;          // X(k, L) rows, [max_batch][ld_c]
+    const float* pre_logits;      // P(k, L): their pre-activation where act' needs it (needs_pre), else NULL
     float* delta;                 // D(k, L-1) rows: dL/dz * act'
     int32_t* focus;               // [max_batch][n_focus]
     int32_t* flags;               // [max_batch]: CERTAIN, ADAPTED or FELL_BACK
@@ -133,8 +134,8 @@ __device__ inline bool in_focus(const int32_t* focus, int32_t n_focus, int32_t c
 
 // delta = dL/dz * act'(z) for the sample's fixed focus classes (focus_head.cpp's write_grad): zero outside K,
 // the method's gradient inside. The whole warp calls it; focus is the sample's row, already written.
-__device__ inline void warp_write_grad(const float* z, const HeadConfig& h, const Softmax& sm, const int32_t* focus,
-                                       float* delta) {
+__device__ inline void warp_write_grad(const float* z, const float* pre, const HeadConfig& h, const Softmax& sm,
+                                       const int32_t* focus, float* delta) {
     const int32_t lane = threadIdx.x % WARP, n_focus = h.n_focus, k = h.n_candidates;
     for (int32_t c = lane; c < h.n_classes; c += WARP) delta[c] = 0.0f;
     __syncwarp();
@@ -171,7 +172,7 @@ __device__ inline void warp_write_grad(const float* z, const HeadConfig& h, cons
                 break;
             }
         }
-        delta[c] = times_derivative(dz, z[c], h.activation);
+        delta[c] = times_derivative(dz, z[c], pre != nullptr ? pre[c] : 0.0f, h.activation);
     }
 }
 
@@ -211,7 +212,8 @@ __global__ void __launch_bounds__(HEAD_THREADS) focus_head_forward_kernel1(const
             a.initial[s] = focus[0];
         }
         if (!uncertain) continue;
-        warp_write_grad(z, a.head, sm, focus, a.delta + (size_t)s * ld_c);
+        const float* pre = a.pre_logits != nullptr ? a.pre_logits + (size_t)s * ld_c : nullptr;
+        warp_write_grad(z, pre, a.head, sm, focus, a.delta + (size_t)s * ld_c);
         double sq = 0.0;
         if (a.first_adapts_weight) {
             const float* x = a.first_in + (size_t)s * a.first_in_ld;
@@ -257,7 +259,8 @@ __global__ void __launch_bounds__(THREADS) focus_head_backward_kernel1(const Hea
         return;
     }
     const Softmax sm = warp_softmax(z, a.head);
-    warp_write_grad(z, a.head, sm, a.focus + (size_t)s * a.head.n_focus, delta);
+    const float* pre = a.pre_logits != nullptr ? a.pre_logits + (size_t)s * ld_c : nullptr;
+    warp_write_grad(z, pre, a.head, sm, a.focus + (size_t)s * a.head.n_focus, delta);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ struct BackwardArgs {
     const float* d;          // delta_l rows (D(k, l)), [max_batch][ld_out]
     float* g;                // delta_{l-1} rows (D(k, l-1)), [max_batch][ld_in]
     const float* a;          // X(k, l): the input of layer l at step k, the output of layer l-1: for act'_{l-1}
+    const float* pre;        // P(k, l): the pre-activation of those rows where act'_{l-1} needs it, else NULL
     int32_t activation;      // act_{l-1}
     // IMPLICIT terms when layer l adapts its weight, k >= 1: a_tau = X(tau, l) rows at a_tau + tau * a_step,
     // u_tau . d at ud[s * steps + tau]
@@ -85,7 +86,8 @@ __global__ void __launch_bounds__(THREADS) matmul_backward_kernel1(const Backwar
                 const float c = a.call->eta * a.ud[(size_t)s * a.steps + tau];
                 g -= c * a.a_tau[tau * a.a_step + (size_t)s * ld_in + col];
             }
-            a.g[(size_t)s * ld_in + col] = times_derivative(g, a.a[(size_t)s * ld_in + col], a.activation);
+            const size_t at = (size_t)s * ld_in + col;
+            a.g[at] = times_derivative(g, a.a[at], a.pre != nullptr ? a.pre[at] : 0.0f, a.activation);
         }
         __syncthreads();  // part is reused by the next tile
     }

@@ -24,6 +24,7 @@ struct ForwardArgs {
     const float* x;          // inputs, [max_batch][ld_in], row = sample
     float* y;                // outputs act(h), [max_batch][ld_out]
     float* pre;              // h itself too (the plain pass of the first adapted layer), or NULL
+    float* kept_pre;         // h once more, into P(k, l + 1) where act' needs h (needs_pre), or NULL
     int32_t adapted;         // 0: samples 0 .. n-1 with the shared weights; 1: the uncertain samples only
     // IMPLICIT terms, k >= 1: u_tau rows at u + tau * u_step, a_tau . x at ax[s * steps + tau]
     int32_t k, steps;
@@ -81,6 +82,7 @@ __global__ void __launch_bounds__(THREADS) matmul_forward_kernel1(const ForwardA
                     h -= (a.call->eta * (ax + 1.0f)) * a.u[tau * a.u_step + (size_t)s * ld_out + o];
                 }
                 if (a.pre != nullptr) a.pre[(size_t)s * ld_out + o] = h;
+                if (a.kept_pre != nullptr) a.kept_pre[(size_t)s * ld_out + o] = h;
                 a.y[(size_t)s * ld_out + o] = activate(h, a.layer.activation);
             }
         }

@@ -39,6 +39,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdarg>
+#include <cstdint>
 #include <new>
 #include <vector>
 
@@ -85,7 +86,7 @@ struct refocus_cuda_s {
     Layer* layer_table = nullptr;
     float** x_table = nullptr;  // [(T + 1) * (L + 1)]
     float** u_table = nullptr;  // [T * L]
-    std::vector<float*> x_rows, u_rows, ax, ud;
+    std::vector<float*> x_rows, u_rows, p_rows, ax, ud;
     float* h_first = nullptr;
     int32_t *focus = nullptr, *flags = nullptr, *initial = nullptr, *slots = nullptr, *candidates = nullptr;
     int32_t *written = nullptr, *src_written = nullptr, *step_nonzero = nullptr;
@@ -93,6 +94,8 @@ struct refocus_cuda_s {
 
     float* x(int32_t k, int32_t l) const { return x_rows[(size_t)k * (n_layers + 1) + l]; }
     float* u(int32_t k, int32_t l) const { return u_rows[(size_t)k * n_layers + l]; }
+    // P(k, l): the pre-activation of X(k, l)'s rows, for l > f where act_{l-1}' needs it (needs_pre), else NULL
+    float* p(int32_t k, int32_t l) const { return p_rows[(size_t)k * (n_layers + 1) + l]; }
     // the distance between the rows of two consecutive steps (only for l > f, whose rows depend on the step)
     size_t x_step(int32_t l) const { return steps > 0 ? (size_t)(x(1, l) - x(0, l)) : 0; }
     size_t u_step(int32_t l) const { return steps > 1 ? (size_t)(u(1, l) - u(0, l)) : 0; }
@@ -164,6 +167,7 @@ int32_t forward_adapted(const refocus_cuda* ctx, int32_t k, cudaStream_t stream)
         a.layer = layer;
         a.x = ctx->x(k, l);
         a.y = ctx->x(k, l + 1);
+        a.kept_pre = ctx->p(k, l + 1);
         a.adapted = 1;
         a.steps = ctx->steps;
         a.n_layers = n_layers;
@@ -195,6 +199,7 @@ HeadArgs head_args(const refocus_cuda* ctx, int32_t k) {
     HeadArgs a{};
     a.head = ctx->head;
     a.logits = ctx->x(k, ctx->n_layers);
+    a.pre_logits = ctx->p(k, ctx->n_layers);
     a.delta = ctx->u(k, ctx->n_layers - 1);
     a.focus = ctx->focus;
     a.flags = ctx->flags;
@@ -222,6 +227,7 @@ int32_t enqueue_plain(const refocus_cuda* ctx, cudaStream_t stream) {
         a.x = ctx->x(0, l);
         a.y = ctx->x(0, l + 1);
         a.pre = l == ctx->first ? ctx->h_first : nullptr;
+        a.kept_pre = ctx->p(0, l + 1);
         a.n_layers = ctx->n_layers;
         a.call = ctx->call;
         a.status = ctx->status;
@@ -269,6 +275,7 @@ int32_t enqueue_predict(const refocus_cuda* ctx, cudaStream_t stream) {
             a.d = ctx->u(k, l);
             a.g = ctx->u(k, l - 1);
             a.a = ctx->x(k, l);
+            a.pre = ctx->p(k, l);
             a.activation = ctx->layers[l - 1].activation;
             a.steps = ctx->steps;
             a.written = ctx->implicit ? nullptr : ctx->written;
@@ -303,6 +310,7 @@ int32_t enqueue_predict(const refocus_cuda* ctx, cudaStream_t stream) {
         c.slots = ctx->slots;
         if (ctx->implicit) {
             c.h_first = ctx->h_first;
+            c.pre_next = ctx->p(k + 1, f + 1);
             c.ax_next = f + 1 < n_layers && ctx->layers[f + 1].adapts_weight ? ctx->ax[f + 1] : nullptr;
         } else {
             c.written = ctx->written;
@@ -381,6 +389,14 @@ int32_t build(refocus_cuda* ctx, const refocus_dense_config* cfg) {
             x_at[i] = l <= f ? x_at[l] : d.take<float>(d.mul(batch, (size_t)padded(sizes[l])));
         }
     }
+    const size_t no_rows = SIZE_MAX;
+    std::vector<size_t> p_at(((size_t)steps + 1) * (n_layers + 1), no_rows);
+    for (int32_t k = 0; k <= steps; k++) {
+        for (int32_t l = f + 1; l <= n_layers; l++) {
+            if (!needs_pre(cfg->activations[l - 1])) continue;
+            p_at[(size_t)k * (n_layers + 1) + l] = d.take<float>(d.mul(batch, (size_t)padded(sizes[l])));
+        }
+    }
     for (int32_t k = 0; k < steps; k++) {
         for (int32_t l = f; l < n_layers; l++) {
             u_at[(size_t)k * n_layers + l] = d.take<float>(d.mul(batch, (size_t)padded(sizes[l + 1])));
@@ -447,6 +463,10 @@ int32_t build(refocus_cuda* ctx, const refocus_dense_config* cfg) {
     ctx->u_table = at<float*>(base, u_table_at);
     ctx->x_rows.resize(x_at.size());
     for (size_t i = 0; i < x_at.size(); i++) ctx->x_rows[i] = at<float>(base, x_at[i]);
+    ctx->p_rows.assign(p_at.size(), nullptr);
+    for (size_t i = 0; i < p_at.size(); i++) {
+        if (p_at[i] != no_rows) ctx->p_rows[i] = at<float>(base, p_at[i]);
+    }
     ctx->u_rows.assign(u_at.size(), nullptr);
     for (size_t i = 0; i < u_at.size(); i++) {
         if ((int32_t)(i % n_layers) >= f) ctx->u_rows[i] = at<float>(base, u_at[i]);

@@ -66,6 +66,8 @@ struct refocus_dense_s {
     float* first_pre;     // pre-activation of the first adapted layer (IMPLICIT: at the current parameters)
     float* sweep_pre;     // refocus_dense_sweep(): slot 0's first_pre of the plain pass, restored for each rate
     float** act;          // act[k * (L + 1) + l], l > first: input of layer l in the forward pass at theta^(k)
+    float** pre;          // pre[k * (L + 1) + l], laid out as act: the pre-activation of those rows, kept only where
+                          // act_{l-1}' needs it (needs_pre); NULL elsewhere
     float** grad;         // grad[k * L + l], l >= first: u = s delta_l of step k + 1 (delta until clipped)
 };
 
@@ -74,8 +76,22 @@ namespace {
 // ---------------------------------------------------------------------------------------------------
 // small vector helpers
 
-// The activations and their derivatives, a whole vector per call so that the loops vectorise. ReLU keeps a
-// NaN, as PyTorch's does: turned into 0 it would hide an overflow from the fallback rule and the NaN check.
+// The activations and their derivatives, a whole vector per call so that the loops vectorise, each as PyTorch
+// computes it in float (aten's CPU kernels). Every one keeps a NaN, as PyTorch's do: ReLU turning it into 0 would
+// hide an overflow from the fallback rule and the NaN check.
+constexpr float SQRT_HALF = 0.70710678118654752f;       // GELU: Phi(h) = (1 + erf(h sqrt(1/2))) / 2
+constexpr float INV_SQRT_2PI = 0.39894228040143268f;    // GELU: phi(h) = exp(-h^2 / 2) / sqrt(2 pi)
+constexpr float SQRT_2_OVER_PI = 0.79788456080286536f;  // GELU_TANH: tanh(sqrt(2 / pi) (h + 0.044715 h^3))
+constexpr float GELU_TANH_KAPPA = 0.044715f;
+
+// Whether act'(h) needs h itself: GELU and SiLU are not monotonic, so their output does not tell their input.
+// The others' derivatives come from the output alone, as PyTorch takes them.
+bool needs_pre(int32_t activation) {
+    return activation == REFOCUS_ACT_GELU || activation == REFOCUS_ACT_GELU_TANH || activation == REFOCUS_ACT_SILU;
+}
+
+float gelu_tanh_inner(float h) { return SQRT_2_OVER_PI * (h + GELU_TANH_KAPPA * h * h * h); }
+
 void activate_all(float* dst, const float* src, size_t count, int32_t activation) {
     switch (activation) {
         case REFOCUS_ACT_RELU:
@@ -84,13 +100,30 @@ void activate_all(float* dst, const float* src, size_t count, int32_t activation
         case REFOCUS_ACT_TANH:
             for (size_t i = 0; i < count; i++) dst[i] = std::tanh(src[i]);
             break;
+        case REFOCUS_ACT_GELU:
+            for (size_t i = 0; i < count; i++) dst[i] = src[i] * 0.5f * (1.0f + std::erf(src[i] * SQRT_HALF));
+            break;
+        case REFOCUS_ACT_GELU_TANH:
+            for (size_t i = 0; i < count; i++) dst[i] = 0.5f * src[i] * (1.0f + std::tanh(gelu_tanh_inner(src[i])));
+            break;
+        case REFOCUS_ACT_SILU:
+            for (size_t i = 0; i < count; i++) dst[i] = src[i] / (1.0f + std::exp(-src[i]));
+            break;
+        case REFOCUS_ACT_SIGMOID:
+            for (size_t i = 0; i < count; i++) dst[i] = 1.0f / (1.0f + std::exp(-src[i]));
+            break;
+        case REFOCUS_ACT_LEAKY_RELU:
+            for (size_t i = 0; i < count; i++) dst[i] = src[i] > 0.0f ? src[i] : src[i] * REFOCUS_LEAKY_RELU_SLOPE;
+            break;
         default:
             if (dst != src) std::memcpy(dst, src, sizeof(float) * count);
     }
 }
 
-// g *= act'(h), from the output a = act(h) alone; ReLU's derivative is 0 at h = 0, as PyTorch's.
-void scale_by_derivative(float* __restrict g, const float* __restrict a, int32_t count, int32_t activation) {
+// g *= act'(h), from the output a = act(h), and from h where needs_pre (h is NULL otherwise). ReLU's derivative
+// is 0 at h = 0 and leaky ReLU's the slope, as PyTorch's.
+void scale_by_derivative(float* __restrict g, const float* __restrict a, const float* __restrict h, int32_t count,
+                         int32_t activation) {
     switch (activation) {
         case REFOCUS_ACT_RELU:
             for (int32_t i = 0; i < count; i++) {
@@ -100,6 +133,35 @@ void scale_by_derivative(float* __restrict g, const float* __restrict a, int32_t
             break;
         case REFOCUS_ACT_TANH:
             for (int32_t i = 0; i < count; i++) g[i] *= 1.0f - a[i] * a[i];
+            break;
+        case REFOCUS_ACT_GELU:
+            for (int32_t i = 0; i < count; i++) {
+                const float cdf = 0.5f * (1.0f + std::erf(h[i] * SQRT_HALF));
+                const float pdf = INV_SQRT_2PI * std::exp(-0.5f * h[i] * h[i]);
+                g[i] *= cdf + h[i] * pdf;
+            }
+            break;
+        case REFOCUS_ACT_GELU_TANH:
+            for (int32_t i = 0; i < count; i++) {
+                const float t = std::tanh(gelu_tanh_inner(h[i]));
+                const float inner_derivative = SQRT_2_OVER_PI * (1.0f + 3.0f * GELU_TANH_KAPPA * h[i] * h[i]);
+                g[i] *= 0.5f * (1.0f + t) + 0.5f * h[i] * (1.0f - t * t) * inner_derivative;
+            }
+            break;
+        case REFOCUS_ACT_SILU:
+            for (int32_t i = 0; i < count; i++) {
+                const float s = 1.0f / (1.0f + std::exp(-h[i]));
+                g[i] *= s * (1.0f + h[i] * (1.0f - s));
+            }
+            break;
+        case REFOCUS_ACT_SIGMOID:
+            for (int32_t i = 0; i < count; i++) g[i] *= a[i] * (1.0f - a[i]);
+            break;
+        case REFOCUS_ACT_LEAKY_RELU:
+            for (int32_t i = 0; i < count; i++) {
+                const float slope = a[i] > 0.0f ? 1.0f : REFOCUS_LEAKY_RELU_SLOPE;
+                g[i] = g[i] * slope;
+            }
             break;
     }
 }
@@ -164,6 +226,12 @@ float* act_rows(const refocus_dense* ctx, int32_t k, int32_t l, int32_t slot) {
     return ctx->act[(size_t)k * ((size_t)ctx->n_layers + 1) + l] + (size_t)slot * ctx->layers[l - 1].out;
 }
 
+// the pre-activation rows of act_rows(ctx, k, l, slot), or NULL where they are not kept
+float* pre_rows(const refocus_dense* ctx, int32_t k, int32_t l, int32_t slot) {
+    float* rows = ctx->pre[(size_t)k * ((size_t)ctx->n_layers + 1) + l];
+    return rows != nullptr ? rows + (size_t)slot * ctx->layers[l - 1].out : nullptr;
+}
+
 float* grad_rows(const refocus_dense* ctx, int32_t k, int32_t l, int32_t slot) {
     return ctx->grad[(size_t)k * (size_t)ctx->n_layers + l] + (size_t)slot * ctx->layers[l].out;
 }
@@ -183,12 +251,15 @@ bool implicit(const refocus_dense* ctx) { return ctx->mode == REFOCUS_MODE_IMPLI
 // ---------------------------------------------------------------------------------------------------
 // the passes
 
-// The plain forward pass of n samples with the shared parameters, keeping every layer's input.
+// The plain forward pass of n samples with the shared parameters, keeping every layer's input (and the
+// pre-activations that the backward pass needs, rows of sample i at slot i of step 0).
 void plain_forward(refocus_dense* ctx, int32_t n) {
     for (int32_t l = 0; l < ctx->n_layers; l++) {
         const Layer& layer = ctx->layers[l];
-        float* h = l == ctx->first ? ctx->first_pre : ctx->plain[l + 1];
+        float* pre = l >= ctx->first ? pre_rows(ctx, 0, l + 1, 0) : nullptr;
+        float* h = l == ctx->first ? ctx->first_pre : pre != nullptr ? pre : ctx->plain[l + 1];
         refocus::matmul_forward(h, ctx->plain[l], layer.weight, layer.bias, n, layer.in, layer.out);
+        if (l == ctx->first && pre != nullptr) std::memcpy(pre, h, sizeof(float) * n * layer.out);
         activate_all(ctx->plain[l + 1], h, (size_t)n * layer.out, layer.activation);
     }
 }
@@ -205,8 +276,10 @@ void start_slot(refocus_dense* ctx, int32_t i, int32_t j) {
     if (i == j) return;
     std::memcpy(ctx->first_pre + (size_t)j * first.out, ctx->first_pre + (size_t)i * first.out,
                 sizeof(float) * first.out);
-    for (int32_t l = f + 1; l < layers; l++) {
-        std::memcpy(act_rows(ctx, 0, l, j), act_rows(ctx, 0, l, i), sizeof(float) * ctx->layers[l].in);
+    for (int32_t l = f + 1; l <= layers; l++) {
+        const size_t bytes = sizeof(float) * ctx->layers[l - 1].out;
+        if (l < layers) std::memcpy(act_rows(ctx, 0, l, j), act_rows(ctx, 0, l, i), bytes);
+        if (pre_rows(ctx, 0, l, j) != nullptr) std::memcpy(pre_rows(ctx, 0, l, j), pre_rows(ctx, 0, l, i), bytes);
     }
 }
 
@@ -235,18 +308,23 @@ void forward_adapted(refocus_dense* ctx, int32_t k, int32_t j0, int32_t m, float
     const int32_t f = ctx->first;
     for (int32_t l = f; l < ctx->n_layers; l++) {
         const Layer& layer = ctx->layers[l];
+        const size_t count = (size_t)m * layer.out;
         float* y = act_rows(ctx, k, l + 1, j0);
+        float* pre = pre_rows(ctx, k, l + 1, j0);
         if (l == f && implicit(ctx)) {
             // its input is constant: step() kept its output up to date, no weight is read
-            activate_all(y, ctx->first_pre + (size_t)j0 * layer.out, (size_t)m * layer.out, layer.activation);
+            const float* h = ctx->first_pre + (size_t)j0 * layer.out;
+            if (pre != nullptr) std::memcpy(pre, h, sizeof(float) * count);
+            activate_all(y, h, count, layer.activation);
             continue;
         }
-        refocus::matmul_forward(y, layer_input(ctx, k, l, j0), layer.weight_now, layer.bias_now, m, layer.in,
+        float* h = pre != nullptr ? pre : y;
+        refocus::matmul_forward(h, layer_input(ctx, k, l, j0), layer.weight_now, layer.bias_now, m, layer.in,
                                 layer.out);
         for (int32_t j = j0; implicit(ctx) && j < j0 + m; j++) {
-            forward_terms(ctx, l, k, j, eta, act_rows(ctx, k, l, j), act_rows(ctx, k, l + 1, j));
+            forward_terms(ctx, l, k, j, eta, act_rows(ctx, k, l, j), h + (size_t)(j - j0) * layer.out);
         }
-        activate_all(y, y, (size_t)m * layer.out, layer.activation);
+        activate_all(y, h, count, layer.activation);
     }
 }
 
@@ -273,7 +351,8 @@ void backward(refocus_dense* ctx, int32_t k, int32_t j0, int32_t m, float eta) {
     for (int32_t j = j0; j < j0 + m; j++) {
         float* d = grad_rows(ctx, k, top, j);
         std::memcpy(d, dlogits(ctx, j), sizeof(float) * ctx->n_classes);
-        scale_by_derivative(d, act_rows(ctx, k, top + 1, j), ctx->n_classes, ctx->layers[top].activation);
+        scale_by_derivative(d, act_rows(ctx, k, top + 1, j), pre_rows(ctx, k, top + 1, j), ctx->n_classes,
+                            ctx->layers[top].activation);
     }
     for (int32_t l = top; l > ctx->first; l--) {
         const Layer& layer = ctx->layers[l];
@@ -282,7 +361,8 @@ void backward(refocus_dense* ctx, int32_t k, int32_t j0, int32_t m, float eta) {
         for (int32_t j = j0; j < j0 + m; j++) {
             float* g = grad_rows(ctx, k, l - 1, j);
             if (implicit(ctx) && layer.adapts_weight) backward_terms(ctx, l, k, j, eta, grad_rows(ctx, k, l, j), g);
-            scale_by_derivative(g, act_rows(ctx, k, l, j), layer.in, ctx->layers[l - 1].activation);
+            scale_by_derivative(g, act_rows(ctx, k, l, j), pre_rows(ctx, k, l, j), layer.in,
+                                ctx->layers[l - 1].activation);
         }
     }
 }
@@ -434,10 +514,11 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
     const bool shadow = cfg->mode == REFOCUS_MODE_SHADOW;
 
     // per sample: the plain pass's inputs of layers 0 .. f and its logits; one step's slot, layers f+1 .. L
-    size_t plain_floats = sizes[layers], slot_floats = 0, shadow_floats = 0, param_floats = 0;
+    size_t plain_floats = sizes[layers], slot_floats = 0, pre_floats = 0, shadow_floats = 0, param_floats = 0;
     for (int32_t l = 0; l <= layers; l++) {
         if (l <= f) plain_floats = a.add(plain_floats, (size_t)sizes[l]);
         if (l > f) slot_floats = a.add(slot_floats, (size_t)sizes[l]);
+        if (l > f && needs_pre(cfg->activations[l - 1])) pre_floats = a.add(pre_floats, (size_t)sizes[l]);
     }
     for (int32_t l = 0; l < layers; l++) {
         const size_t w = a.mul((size_t)sizes[l], (size_t)sizes[l + 1]);
@@ -453,6 +534,7 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
     int32_t* candidates = a.take<int32_t>(cfg->candidates ? (size_t)cfg->n_candidates : 0);
     float** plain = a.take<float*>((size_t)layers + 1);
     float** act = a.take<float*>(a.mul((size_t)steps + 1, (size_t)layers + 1));
+    float** pre = a.take<float*>(a.mul((size_t)steps + 1, (size_t)layers + 1));
     float** grad = a.take<float*>(a.mul((size_t)steps, (size_t)layers));
     float* plain_data = a.take<float>(a.mul(batch, plain_floats));
     int32_t* answers = a.take<int32_t>(a.mul(batch, 3));
@@ -465,6 +547,7 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
     float* sweep_pre = a.take<float>((size_t)sizes[f + 1]);
     float* act_data = a.take<float>(a.mul((size_t)steps + 1, a.mul(batch, slot_floats)));
     float* grad_data = a.take<float>(a.mul((size_t)steps, a.mul(batch, slot_floats)));
+    float* pre_data = a.take<float>(a.mul((size_t)steps + 1, a.mul(batch, pre_floats)));
     float* shadow_data = a.take<float>(shadow_floats);
     if (ctx == nullptr || a.overflow) return nullptr;
 
@@ -515,11 +598,15 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
     ctx->first_pre = first_pre;
     ctx->sweep_pre = sweep_pre;
     ctx->act = act;
+    ctx->pre = pre;
     ctx->grad = grad;
     for (int32_t k = 0; k <= steps; k++) {
         for (int32_t l = 0; l <= layers; l++) {
             act[(size_t)k * ((size_t)layers + 1) + l] = l > f ? act_data : nullptr;
             if (l > f) act_data += batch * sizes[l];
+            const bool keeps_pre = l > f && needs_pre(cfg->activations[l - 1]);
+            pre[(size_t)k * ((size_t)layers + 1) + l] = keeps_pre ? pre_data : nullptr;
+            if (keeps_pre) pre_data += batch * sizes[l];
             if (k < steps && l < layers) {
                 grad[(size_t)k * layers + l] = l >= f ? grad_data : nullptr;
                 if (l >= f) grad_data += batch * sizes[l + 1];

@@ -54,14 +54,15 @@ struct Network {
 
 // Weights and biases uniform in +-1/sqrt(fan_in) (nn.Linear's bound), the head scaled by 0.01 and its bias zeroed:
 // logits near zero, so samples are uncertain (DESIGN.md section 5).
-Network make_network(const std::string& name, std::vector<int32_t> sizes, int32_t hidden, uint32_t seed) {
+Network make_network(const std::string& name, std::vector<int32_t> sizes, int32_t hidden, uint32_t seed,
+                     int32_t last = REFOCUS_ACT_IDENTITY) {
     Network net;
     net.name = name;
     net.sizes = sizes;
     std::mt19937 random(seed);
     const int32_t layers = (int32_t)sizes.size() - 1;
     for (int32_t l = 0; l < layers; l++) {
-        net.activations.push_back(l + 1 < layers ? hidden : REFOCUS_ACT_IDENTITY);
+        net.activations.push_back(l + 1 < layers ? hidden : last);
         const float bound = 1.0f / std::sqrt((float)sizes[l]);
         std::uniform_real_distribution<float> uniform(-bound, bound);
         const bool head = l + 1 == layers;
@@ -636,6 +637,15 @@ int main(int argc, char** argv) {
     nets.push_back(make_network("5-7-3", {5, 7, 3}, REFOCUS_ACT_RELU, 1));
     nets.push_back(make_network("13-9-6-5 tanh", {13, 9, 6, 5}, REFOCUS_ACT_TANH, 2));
     nets.push_back(make_network("S 32-64-64-3", {32, 64, 64, 3}, REFOCUS_ACT_RELU, 3));
+    // every other activation, hidden and on the logits (the head's derivative then needs its pre-activation)
+    nets.push_back(make_network("9-11-7-4 gelu", {9, 11, 7, 4}, REFOCUS_ACT_GELU, 6));
+    nets.push_back(make_network("8-10-6 silu, silu logits", {8, 10, 6}, REFOCUS_ACT_SILU, 7, REFOCUS_ACT_SILU));
+    nets.push_back(make_network("7-9-8-5 gelu_tanh, gelu logits", {7, 9, 8, 5}, REFOCUS_ACT_GELU_TANH, 8,
+                                REFOCUS_ACT_GELU));
+    nets.push_back(make_network("6-12-5 sigmoid, sigmoid logits", {6, 12, 5}, REFOCUS_ACT_SIGMOID, 9,
+                                REFOCUS_ACT_SIGMOID));
+    nets.push_back(make_network("10-8-6-4 leaky_relu", {10, 8, 6, 4}, REFOCUS_ACT_LEAKY_RELU, 10,
+                                REFOCUS_ACT_LEAKY_RELU));
     if (!quick) {
         nets.push_back(make_network("33-65-31-10", {33, 65, 31, 10}, REFOCUS_ACT_RELU, 4));
         nets.push_back(make_network("M 256-1024-1024-32", {256, 1024, 1024, 32}, REFOCUS_ACT_RELU, 5));

@@ -193,7 +193,7 @@ void test_invalid_configs() {
             REJECTED(cfg.sizes = sizes);
         }
     }
-    for (int32_t bad : {-1, 3}) {
+    for (int32_t bad : {-1, REFOCUS_ACT_COUNT}) {
         int32_t activations[3] = {REFOCUS_ACT_RELU, bad, REFOCUS_ACT_IDENTITY};
         REJECTED(cfg.activations = activations);
     }
@@ -340,18 +340,36 @@ void test_nan_outside_candidates() {
     CHECK_EQ(refocus_dense_forward(ctx, 4), REFOCUS_ERROR_NAN);
 }
 
-// ReLU keeps a NaN, as PyTorch's does: a NaN hidden unit makes NaN logits, an error, not an answer from a 0.
-void test_relu_keeps_nan() {
+// Every activation keeps a NaN, as PyTorch's do (ReLU included): a NaN hidden unit makes NaN logits, an error, not
+// an answer from a 0 (or a 1, from a sigmoid).
+void test_activations_keep_nan() {
+    for (int32_t act = 0; act < REFOCUS_ACT_COUNT; act++) {
+        Network net;
+        net.activations[0] = act;
+        refocus_dense_config cfg = net.config();
+        net.params[(size_t)NET.sizes[0] * NET.sizes[1]] = NAN;  // b_0[0]
+        cfg.params = net.params.data();
+        std::vector<unsigned char> workspace(refocus_dense_workspace_size(&cfg));
+        refocus_dense* ctx = refocus_dense_init_static(workspace.data(), workspace.size(), &cfg);
+        if (!CHECK(ctx != nullptr)) return;
+        fill_inputs(ctx, 1);
+        CHECK_EQ(refocus_dense_forward(ctx, 1), REFOCUS_ERROR_NAN);
+        CHECK_EQ(refocus_dense_predict(ctx, 1, 0.5f, 1.0f), REFOCUS_ERROR_NAN);
+    }
+}
+
+// GELU and SiLU keep their pre-activations for the backward pass (their output does not tell their input): more
+// bytes, only for the adapted layers; the activations whose derivative comes from their output take none.
+void test_pre_activation_rows() {
     Network net;
-    refocus_dense_config cfg = net.config();  // ReLU after the first layer
-    net.params[(size_t)NET.sizes[0] * NET.sizes[1]] = NAN;  // b_0[0]
-    cfg.params = net.params.data();
-    std::vector<unsigned char> workspace(refocus_dense_workspace_size(&cfg));
-    refocus_dense* ctx = refocus_dense_init_static(workspace.data(), workspace.size(), &cfg);
-    if (!CHECK(ctx != nullptr)) return;
-    fill_inputs(ctx, 1);
-    CHECK_EQ(refocus_dense_forward(ctx, 1), REFOCUS_ERROR_NAN);
-    CHECK_EQ(refocus_dense_predict(ctx, 1, 0.5f, 1.0f), REFOCUS_ERROR_NAN);
+    const size_t base = [&] { refocus_dense_config c = net.config(); return refocus_dense_workspace_size(&c); }();
+    for (int32_t act = 0; act < REFOCUS_ACT_COUNT; act++) {
+        net.activations[1] = net.activations[2] = act;  // adapted whatever the first adapted layer, logits included
+        refocus_dense_config cfg = net.config();
+        const bool keeps = act == REFOCUS_ACT_GELU || act == REFOCUS_ACT_GELU_TANH || act == REFOCUS_ACT_SILU;
+        CHECK(keeps ? refocus_dense_workspace_size(&cfg) > base : refocus_dense_workspace_size(&cfg) == base);
+        test_workspace(cfg);  // and within the workspace, at any alignment
+    }
 }
 
 // A step that overflows (eta = 1e30 without clipping, through two ReLU layers) gives infinite or NaN logits:
@@ -428,7 +446,8 @@ int main() {
     test_invalid_configs();
     test_calls();
     test_nan_outside_candidates();
-    test_relu_keeps_nan();
+    test_activations_keep_nan();
+    test_pre_activation_rows();
     test_fallback();
     return check_summary("dense");
 }

@@ -41,11 +41,21 @@
 extern "C" {
 #endif
 
-/* Activations, applied element-wise to a layer's output; codes dense from 0 to REFOCUS_ACT_COUNT - 1. */
-#define REFOCUS_ACT_IDENTITY 0
-#define REFOCUS_ACT_RELU     1  /* NaN stays NaN and the derivative is 0 at h = 0, as PyTorch */
-#define REFOCUS_ACT_TANH     2
-#define REFOCUS_ACT_COUNT    3  /* one more than the largest activation code */
+/* Activations, applied element-wise to a layer's output; codes dense from 0 to REFOCUS_ACT_COUNT - 1. Each is
+ * PyTorch's function of the same name, NaN in giving NaN out. */
+#define REFOCUS_ACT_IDENTITY   0
+#define REFOCUS_ACT_RELU       1  /* max(0, h); the derivative is 0 at h = 0, as PyTorch */
+#define REFOCUS_ACT_TANH       2
+#define REFOCUS_ACT_GELU       3  /* h Phi(h) = h (1 + erf(h / sqrt 2)) / 2: nn.GELU() */
+#define REFOCUS_ACT_GELU_TANH  4  /* h (1 + tanh(sqrt(2 / pi) (h + 0.044715 h^3))) / 2: nn.GELU(approximate='tanh') */
+#define REFOCUS_ACT_SILU       5  /* h sigmoid(h): nn.SiLU() */
+#define REFOCUS_ACT_SIGMOID    6  /* 1 / (1 + exp(-h)) */
+#define REFOCUS_ACT_LEAKY_RELU 7  /* h > 0 ? h : REFOCUS_LEAKY_RELU_SLOPE h; the slope is 1 at h > 0 only */
+#define REFOCUS_ACT_COUNT      8  /* one more than the largest activation code */
+
+/* The negative slope of REFOCUS_ACT_LEAKY_RELU: PyTorch's default, nn.LeakyReLU()'s negative_slope. One fixed
+ * slope keeps an activation one code in every backend and file; an importer refuses any other slope. */
+#define REFOCUS_LEAKY_RELU_SLOPE 0.01f
 
 /* How theta' is held. */
 #define REFOCUS_MODE_IMPLICIT 0

@@ -14,6 +14,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 
 import static dev.refocus.testing.Messages.assertMessage;
@@ -110,8 +111,12 @@ class DenseNetworkTest
         bad.metadata("refocus.activations", "relu");
         assertFormat("names 1 activations for 2 layers", bad);
         final SafetensorsWriter unknown = sequential();
-        unknown.metadata("refocus.hidden_activation", "gelu");
-        assertFormat("unknown activation 'gelu'", unknown);
+        unknown.metadata("refocus.hidden_activation", "elu");
+        assertFormat("unknown activation 'elu'", unknown);
+        final SafetensorsWriter newer = sequential();
+        newer.metadata("refocus.activations", "gelu_tanh,sigmoid");
+        final DenseNetwork read = DenseNetwork.load(write(newer));
+        assertEquals(List.of(Activation.GELU_TANH, Activation.SIGMOID), List.of(read.activation(0), read.activation(1)));
     }
 
     @Test

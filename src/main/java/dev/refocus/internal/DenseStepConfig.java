@@ -73,8 +73,20 @@ public final class DenseStepConfig implements AutoCloseable
                 return DenseNative.REFOCUS_ACT_RELU;
             case TANH:
                 return DenseNative.REFOCUS_ACT_TANH;
-            default:
+            case IDENTITY:
                 return DenseNative.REFOCUS_ACT_IDENTITY;
+            case GELU:
+                return DenseNative.REFOCUS_ACT_GELU;
+            case GELU_TANH:
+                return DenseNative.REFOCUS_ACT_GELU_TANH;
+            case SILU:
+                return DenseNative.REFOCUS_ACT_SILU;
+            case SIGMOID:
+                return DenseNative.REFOCUS_ACT_SIGMOID;
+            case LEAKY_RELU:
+                return DenseNative.REFOCUS_ACT_LEAKY_RELU;
+            default:
+                throw new AssertionError(activation);  // every Activation has its header code (ActivationCodesTest)
         }
     }
 

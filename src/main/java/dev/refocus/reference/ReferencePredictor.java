@@ -346,8 +346,20 @@ public final class ReferencePredictor extends Predictor
                 return h < 0.0 ? 0.0 : h; // NaN stays NaN, as in PyTorch
             case TANH:
                 return Math.tanh(h);
-            default:
+            case IDENTITY:
                 return h;
+            case GELU:
+                return h * normalCdf(h);
+            case GELU_TANH:
+                return 0.5 * h * (1.0 + Math.tanh(geluTanhInner(h)));
+            case SILU:
+                return h * sigmoid(h);
+            case SIGMOID:
+                return sigmoid(h);
+            case LEAKY_RELU:
+                return h > 0.0 ? h : h * Activation.LEAKY_RELU_SLOPE; // NaN stays NaN
+            default:
+                throw new AssertionError(activation);
         }
     }
 
@@ -360,9 +372,86 @@ public final class ReferencePredictor extends Predictor
                 return h > 0.0 ? 1.0 : 0.0;
             case TANH:
                 return 1.0 - a * a;
-            default:
+            case IDENTITY:
                 return 1.0;
+            case GELU:
+                return normalCdf(h) + h * Math.exp(-0.5 * h * h) / Math.sqrt(2.0 * Math.PI);
+            case GELU_TANH:
+            {
+                final double t = Math.tanh(geluTanhInner(h));
+                final double innerDerivative = GELU_TANH_SCALE * (1.0 + 3.0 * GELU_TANH_KAPPA * h * h);
+                return 0.5 * (1.0 + t) + 0.5 * h * (1.0 - t * t) * innerDerivative;
+            }
+            case SILU:
+            {
+                final double s = sigmoid(h);
+                return s * (1.0 + h * (1.0 - s));
+            }
+            case SIGMOID:
+                return a * (1.0 - a);
+            case LEAKY_RELU:
+                return h > 0.0 ? 1.0 : Activation.LEAKY_RELU_SLOPE;
+            default:
+                throw new AssertionError(activation);
         }
+    }
+
+    private static final double GELU_TANH_SCALE = Math.sqrt(2.0 / Math.PI);
+    private static final double GELU_TANH_KAPPA = 0.044715;
+
+    private static double geluTanhInner(final double h)
+    {
+        return GELU_TANH_SCALE * (h + GELU_TANH_KAPPA * h * h * h);
+    }
+
+    private static double sigmoid(final double h)
+    {
+        return 1.0 / (1.0 + Math.exp(-h));
+    }
+
+    /** &Phi;(h), the standard normal distribution function, as erfc(-h / &radic;2) / 2: accurate in both tails. */
+    static double normalCdf(final double h)
+    {
+        return 0.5 * erfc(-h / Math.sqrt(2.0));
+    }
+
+    /**
+     * erfc(x) = 1 - erf(x) in double (Java has none): erf's Taylor series for |x| &lt; 2.5 (absolute error about
+     * 1e-14), the continued fraction of erfc beyond (relative error about 1e-11 at 2.5, better further out), so that
+     * GELU's far tails keep their relative precision.
+     */
+    static double erfc(final double x)
+    {
+        if (Double.isNaN(x))
+        {
+            return x;
+        }
+        if (Math.abs(x) < 2.5)
+        {
+            // erf(x) = 2/sqrt(pi) sum_n (-1)^n x^(2n+1) / (n! (2n+1))
+            double sum = 0.0;
+            double power = x; // (-1)^n x^(2n+1) / n!
+            for (int n = 0; ; n++)
+            {
+                final double term = power / (2 * n + 1);
+                sum += term;
+                if (Math.abs(term) <= 1e-17 * Math.abs(sum))
+                {
+                    break;
+                }
+                power *= -x * x / (n + 1);
+            }
+            return 1.0 - 2.0 / Math.sqrt(Math.PI) * sum;
+        }
+        // erfc(z) = exp(-z^2) / sqrt(pi) / (z + (1/2) / (z + 1 / (z + (3/2) / (z + ...)))), z = |x| >= 2.5
+        final double z = Math.abs(x);
+        double fraction = z;
+        for (int k = 60; k >= 1; k--)
+        {
+            fraction = z + 0.5 * k / fraction;
+        }
+        final double tail = Math.exp(-z * z) / (Math.sqrt(Math.PI) * fraction);
+        return x > 0.0 ? tail : 2.0 - tail;
     }
 
     private static double sumOfSquares(final double[] v)

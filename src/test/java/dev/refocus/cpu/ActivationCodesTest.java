@@ -28,4 +28,22 @@ class ActivationCodesTest
         assertEquals(DenseNative.REFOCUS_ACT_COUNT, Activation.values().length,
             "dense.h declares another number of activations than dev.refocus.Activation");
     }
+
+    @Test
+    void shouldUseTheHeadersLeakyReluSlope()
+    {
+        assertEquals(DenseNative.REFOCUS_LEAKY_RELU_SLOPE, Activation.LEAKY_RELU_SLOPE, 0.0f);
+    }
+
+    @Test
+    void shouldParseTheNameOfEveryActivationBack()
+    {
+        for (final Activation activation : Activation.values())
+        {
+            assertEquals(activation, Activation.parse(activation.lowerCaseName()));
+            assertEquals(activation, Activation.parse(" " + activation.name() + " "));
+        }
+        assertEquals(Activation.SILU, Activation.parse("swish"));
+        assertEquals(Activation.LEAKY_RELU, Activation.parse("LeakyReLU"));
+    }
 }

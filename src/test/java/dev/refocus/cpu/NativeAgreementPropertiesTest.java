@@ -27,7 +27,7 @@ import static org.quicktheories.generators.SourceDSL.integers;
 
 /**
  * Properties, with QuickTheories, of the native backend against the reference on random dense networks (1 to 4
- * layers, widths 1 to 40, ReLU, tanh or identity after each layer) and random configurations (every method, T 1 to 4,
+ * layers, widths 1 to 40, any activation after each layer) and random configurations (every method, T 1 to 4,
  * n_f, every kind of parameter subset, candidates or not, &eta;, d, clipping on or off), in implicit and shadow mode,
  * single calls and batches (a batch gives each sample's single prediction bit for bit):
  * <ul>
@@ -417,6 +417,79 @@ class NativeAgreementPropertiesTest
      * ArithmeticException where the reference's plain logits are NaN; otherwise agreement, fallback included), and the
      * batch bit for bit equal to the single calls.
      */
+    /**
+     * {@link dev.refocus.testing.Agreement}'s rule, unless the reference itself is ill-conditioned there: when the
+     * weights move by about float's rounding of a dot product (each times 1 + 2<sup>-20</sup> g, g standard normal,
+     * three draws) and the
+     * reference's own logits move by at least a quarter of the native backend's distance from it, float cannot
+     * follow the double oracle (a step that moves a hidden ReLU unit to its kink, say: shrunk, 40 -> 34 -> 11 with
+     * ReLU and SiLU on the logits, CROSS_ENTROPY, &eta; = 2.38, T = 2, where weights off by 1e-7 move the reference's
+     * logit by 1.2e-3 under weights off by 1e-6, and the native one is 8.7e-4 from it). A wrong step moves the native
+     * answer while the reference stays put, and still fails.
+     */
+    private static void assertAgreeUnlessIllConditioned(final DenseNetwork network, final RefocusConfig config,
+        final float[] x, final float threshold, final Prediction expected, final Prediction actual, final String where)
+    {
+        try
+        {
+            assertAgree(expected, actual, config, threshold, where);
+        }
+        catch (final AssertionError e)
+        {
+            if (!expected.adapted() || !actual.adapted() || expected.fellBack() || actual.fellBack())
+            {
+                throw e;
+            }
+            final double distance = maxDistance(expected.logits(), actual.logits());
+            double spread = 0.0;
+            for (int draw = 0; draw < 3; draw++)
+            {
+                try (ReferencePredictor perturbed = ReferencePredictor.create(perturb(network, draw), config))
+                {
+                    final Prediction p = perturbed.newPrediction();
+                    perturbed.predict(x, config.learningRate(), threshold, p);
+                    spread = Math.max(spread, p.adapted() ? maxDistance(expected.logits(), p.logits()) : 0.0);
+                }
+            }
+            if (!(spread >= distance / 4))
+            {
+                throw e;
+            }
+        }
+    }
+
+    private static double maxDistance(final float[] a, final float[] b)
+    {
+        double max = 0.0;
+        for (int c = 0; c < a.length; c++)
+        {
+            max = Math.max(max, Math.abs((double)a[c] - b[c]));
+        }
+        return max;
+    }
+
+    private static DenseNetwork perturb(final DenseNetwork network, final long seed)
+    {
+        final java.util.Random random = new java.util.Random(seed);
+        final DenseNetwork.Builder builder = DenseNetwork.builder(network.inputSize());
+        for (int l = 0; l < network.layers(); l++)
+        {
+            final float[] w = new float[network.weight(l).remaining()];
+            network.weight(l).get(w);
+            final float[] b = new float[network.bias(l).remaining()];
+            network.bias(l).get(b);
+            for (final float[] t : new float[][] {w, b})
+            {
+                for (int i = 0; i < t.length; i++)
+                {
+                    t[i] *= (float)(1.0 + Math.scalb(random.nextGaussian(), -20));
+                }
+            }
+            builder.layer(w, b, network.activation(l));
+        }
+        return builder.build();
+    }
+
     private void assertOutcomesAgree(final Scenario s)
     {
         final DenseNetwork network = s.network();
@@ -450,7 +523,7 @@ class NativeAgreementPropertiesTest
                     continue;
                 }
                 fast.predict(x, eta, s.threshold, actual);
-                assertAgree(expected, actual, config, s.threshold, where);
+                assertAgreeUnlessIllConditioned(network, config, x, s.threshold, expected, actual, where);
                 outcomes.collect(outcome(expected));
                 singles[i] = actual.toString();
             }

@@ -107,6 +107,63 @@ class NativePredictorTest
         assertTrue(adapted > compared / 3, adapted + " of " + compared + " adapted");
     }
 
+    static Stream<Arguments> activationsAndModes()
+    {
+        final List<Arguments> cases = new ArrayList<>();
+        for (final Activation activation : Activation.values())
+        {
+            for (final NativePredictor.Mode mode : NativePredictor.Mode.values())
+            {
+                cases.add(Arguments.of(activation, mode));
+            }
+        }
+        return cases.stream();
+    }
+
+    /**
+     * Every activation between the layers and on the logits, in batches where certain samples come before uncertain
+     * ones (their rows, pre-activations included, move to the uncertain samples' slots), against the reference.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("activationsAndModes")
+    void shouldAgreeWithTheReferenceForEveryActivation(final Activation activation, final NativePredictor.Mode mode)
+    {
+        final Random random = new Random(23 + activation.ordinal());
+        int adapted = 0;
+        int compared = 0;
+        for (final Activation last : new Activation[] {Activation.IDENTITY, activation})
+        {
+            final DenseNetwork network = RandomNetworks.network(31 + activation.ordinal(), activation, last, 20.0f,
+                9, 14, 11, 6);
+            for (final ParameterSubset subset : SUBSETS)
+            {
+                final RefocusConfig config = RefocusConfig.builder(0.5f).steps(2).parameters(subset)
+                    .marginThreshold(0.3f).build();
+                final int batch = 8;
+                try (Predictor reference = ReferencePredictor.create(network, config);
+                    NativePredictor fast = NativePredictor.create(network, config, mode, batch))
+                {
+                    final float[] inputs = RandomNetworks.gaussian(random, batch * 9);
+                    final Prediction[] actual = new Prediction[batch];
+                    for (int i = 0; i < batch; i++)
+                    {
+                        actual[i] = fast.newPrediction();
+                    }
+                    fast.predict(inputs, batch, actual);
+                    final Prediction expected = reference.newPrediction();
+                    for (int i = 0; i < batch; i++)
+                    {
+                        reference.predict(Arrays.copyOfRange(inputs, i * 9, (i + 1) * 9), expected);
+                        assertAgree(expected, actual[i], config, 0.3f, network + " " + config + " sample " + i);
+                        adapted += expected.adapted() ? 1 : 0;
+                        compared++;
+                    }
+                }
+            }
+        }
+        assertTrue(adapted > 0 && adapted < compared, adapted + " of " + compared + " adapted");
+    }
+
     private static boolean fits(final ParameterSubset subset, final DenseNetwork network)
     {
         try

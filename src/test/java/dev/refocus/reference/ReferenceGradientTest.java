@@ -36,22 +36,25 @@ class ReferenceGradientTest
         {
             for (final ParameterSubset subset : subsets)
             {
-                for (final Activation hidden : new Activation[] {Activation.TANH, Activation.RELU})
+                for (final Activation hidden : Activation.values())
                 {
-                    cases.add(Arguments.of(method, subset, hidden, false));
+                    cases.add(Arguments.of(method, subset, hidden, Activation.IDENTITY, false));
                 }
-                cases.add(Arguments.of(method, subset, Activation.TANH, true));
+                cases.add(Arguments.of(method, subset, Activation.TANH, Activation.IDENTITY, true));
+                // an activation on the logits too, one that needs its input (GELU) and one that needs its output
+                cases.add(Arguments.of(method, subset, Activation.SILU, Activation.GELU, false));
+                cases.add(Arguments.of(method, subset, Activation.GELU_TANH, Activation.SIGMOID, true));
             }
         }
         return cases.stream();
     }
 
-    @ParameterizedTest(name = "{0} {1} {2} candidates={3}")
+    @ParameterizedTest(name = "{0} {1} {2} {3} candidates={4}")
     @MethodSource("cases")
     void shouldMatchFiniteDifferences(final Method method, final ParameterSubset subset, final Activation hidden,
-        final boolean withCandidates)
+        final Activation last, final boolean withCandidates)
     {
-        final DenseNetwork network = RandomNetworks.network(11, hidden, 1.0f, 5, 7, 6, 6);
+        final DenseNetwork network = RandomNetworks.network(11, hidden, last, 1.0f, 5, 7, 6, 6);
         final RefocusConfig.Builder builder = RefocusConfig.builder(0.1f).method(method).parameters(subset)
             .focusClasses(2).clipNorm(0.0f);
         if (withCandidates)

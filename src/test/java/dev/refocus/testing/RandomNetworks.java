@@ -22,6 +22,20 @@ public final class RandomNetworks
     public static DenseNetwork network(final long seed, final Activation hidden, final float headScale,
         final int... sizes)
     {
+        return network(seed, hidden, Activation.IDENTITY, headScale, sizes);
+    }
+
+    /**
+     * @param seed        random seed.
+     * @param hidden      activation after every layer but the last.
+     * @param last        activation of the last layer (its output is the logits).
+     * @param headScale   factor on the last layer's weights: small values make samples uncertain.
+     * @param sizes       layer sizes from the input to the classes.
+     * @return a network with weights ~ U(-1/sqrt(in), 1/sqrt(in)) like PyTorch's Linear init.
+     */
+    public static DenseNetwork network(final long seed, final Activation hidden, final Activation last,
+        final float headScale, final int... sizes)
+    {
         final Random random = new Random(seed);
         final DenseNetwork.Builder builder = DenseNetwork.builder(sizes[0]);
         for (int l = 0; l + 1 < sizes.length; l++)
@@ -31,7 +45,7 @@ public final class RandomNetworks
             final boolean head = l + 2 == sizes.length;
             final float bound = (float)(1.0 / Math.sqrt(in)) * (head ? headScale : 1.0f);
             builder.layer(uniform(random, out * in, bound), uniform(random, out, head ? 0.0f : bound),
-                head ? Activation.IDENTITY : hidden);
+                head ? last : hidden);
         }
         return builder.build();
     }

@@ -21,7 +21,7 @@ final class TorchScriptFiles
     }
 
     /**
-     * @param network a dense network with ReLU, tanh or identity activations.
+     * @param network a dense network, any activations.
      * @param file    where to write it: a TorchScript module whose forward maps [1, in] to [1, classes].
      */
     @SuppressWarnings("try") // the scope frees the tensors made inside it
@@ -53,8 +53,20 @@ final class TorchScriptFiles
                 return "torch.relu(" + x + ")";
             case TANH:
                 return "torch.tanh(" + x + ")";
-            default:
+            case IDENTITY:
                 return x;
+            case GELU:
+                return "torch.gelu(" + x + ")"; // TorchScript's torch.<op> is the aten op: nn.GELU's
+            case GELU_TANH:
+                return "torch.gelu(" + x + ", approximate='tanh')";
+            case SILU:
+                return "torch.silu(" + x + ")";
+            case SIGMOID:
+                return "torch.sigmoid(" + x + ")";
+            case LEAKY_RELU:
+                return "torch.leaky_relu(" + x + ", " + Activation.LEAKY_RELU_SLOPE + ")";
+            default:
+                throw new AssertionError(activation);
         }
     }
 

@@ -68,7 +68,7 @@ final class Options
             if (this != TORCH && model.dense() == null)
             {
                 throw new UsageException("the " + label() + " backend needs a dense network; " + model.file()
-                    + " is not a Sequential of Linear layers and activations: use --backend torch");
+                    + " does not import into one (a chain of linear layers and activations): use --backend torch");
             }
         }
 
@@ -121,11 +121,13 @@ final class Options
     {
         @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE",
             description = {"the model: a safetensors file of an nn.Sequential of Linear layers (see README),",
-                "or a TorchScript file (.pt); a TorchScript MLP also runs on the native backend"})
+                "or a TorchScript file (.pt); a TorchScript MLP (any module whose forward is a chain of linear",
+                "layers and activations) also runs on the native backend"})
         Path file;
 
         @Option(names = "--activation", paramLabel = "NAME", converter = Values.ActivationName.class,
-            description = "safetensors: activation between layers (relu, tanh, identity); default: the file's "
+            description = "safetensors: activation between layers (relu, tanh, identity, gelu, gelu_tanh, silu, "
+                + "sigmoid, leaky_relu); default: the file's "
                 + "metadata, else relu")
         Activation activation;
 
@@ -170,8 +172,9 @@ final class Options
                 {
                     // a module that is not an MLP needs its input shape, a file that is not TorchScript does not
                     requireTorchScript(file);
-                    throw new UsageException(file + " is not a TorchScript MLP (" + notAnMlp.getMessage()
-                        + "): give its input shape with --input-shape");
+                    throw new UsageException(notAnMlp.getMessage() + ". So " + file.getFileName() + " runs on "
+                        + "libtorch, which needs the shape of one sample's input: give its input shape with "
+                        + "--input-shape (e.g. 1,1,28,28)");
                 }
             }
             final long[] shape = inputShape != null ? inputShape : new long[] {1, dense.inputSize()};

@@ -251,7 +251,7 @@ final class Values
         }
     }
 
-    /** An activation: relu, tanh or identity. */
+    /** An activation: relu, tanh, identity, gelu, gelu_tanh, silu, sigmoid or leaky_relu. */
     static final class ActivationName implements ITypeConverter<Activation>
     {
         @Override
@@ -263,7 +263,8 @@ final class Values
             }
             catch (final IllegalArgumentException e)
             {
-                throw new TypeConversionException("expected relu, tanh or identity, got '"
+                throw new TypeConversionException("expected relu, tanh, identity, gelu, gelu_tanh, silu, sigmoid or "
+                    + "leaky_relu, got '"
                     + DataFiles.printable(value, 40) + "'");
             }
         }

@@ -169,8 +169,8 @@ class BadInputTest
             "predict", "-m", model, "-i", x, "--eta", "0.1", "--format", "xml");
         add(cases, "usage", "predict --method foo", 2, List.of("--method", "foo"),
             "predict", "-m", model, "-i", x, "--eta", "0.1", "--method", "foo");
-        add(cases, "usage", "predict --activation swish", 2, List.of("--activation", "swish"),
-            "predict", "-m", model, "-i", x, "--eta", "0.1", "--activation", "swish");
+        add(cases, "usage", "predict --activation elu", 2, List.of("--activation", "elu"),
+            "predict", "-m", model, "-i", x, "--eta", "0.1", "--activation", "elu");
         add(cases, "usage", "predict --input-shape 1,10 (safetensors)", 2, List.of("--input-shape", "TorchScript"),
             "predict", "-m", model, "-i", x, "--eta", "0.1", "--input-shape", "1,10");
         add(cases, "usage", "predict -o a directory", 2, List.of(folder + " is a directory", "--output"),

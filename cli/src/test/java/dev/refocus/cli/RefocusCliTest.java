@@ -276,6 +276,28 @@ class RefocusCliTest
         return file.toString();
     }
 
+    /** A custom module (attributes l0, l1, l2; GELU) and a scripted Sequential answer as their safetensors twins. */
+    @Test
+    void shouldRunAnyTorchScriptMlpOnTheNativeBackendAsItsSafetensorsTwin() throws IOException
+    {
+        final String graph = "torch/src/test/resources/dev/refocus/torch/graph/";
+        final Path x = randomCsv("x6.csv", 6);
+        for (final String[] pair : new String[][] {
+            {"custom-gelu-traced.pt", "custom-gelu.safetensors"}, {"seq-silu-scripted.pt", "seq-silu.safetensors"}})
+        {
+            final Path fromTorchScript = dir.resolve(pair[0] + ".csv");
+            final Path fromSafetensors = dir.resolve(pair[1] + ".csv");
+            Object[] r = run("predict", "-m", graph + pair[0], "-i", x.toString(), "--eta", "0.5", "-o",
+                fromTorchScript.toString());
+            assertEquals(0, r[0], (String)r[2]);
+            r = run("predict", "-m", graph + pair[1], "-i", x.toString(), "--eta", "0.5", "-o",
+                fromSafetensors.toString(), "--backend", "native");
+            assertEquals(0, r[0], (String)r[2]);
+            assertEquals(21, Files.readAllLines(fromTorchScript).size());
+            assertEquals(Files.readAllLines(fromSafetensors), Files.readAllLines(fromTorchScript), pair[0]);
+        }
+    }
+
     @Test
     void shouldRunTorchScriptModels() throws IOException
     {

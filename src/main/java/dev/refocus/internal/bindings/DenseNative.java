@@ -31,7 +31,13 @@ public final class DenseNative
     public static final int REFOCUS_ACT_IDENTITY = REFOCUS_ACT_IDENTITY();
     public static final int REFOCUS_ACT_RELU = REFOCUS_ACT_RELU();
     public static final int REFOCUS_ACT_TANH = REFOCUS_ACT_TANH();
+    public static final int REFOCUS_ACT_GELU = REFOCUS_ACT_GELU();
+    public static final int REFOCUS_ACT_GELU_TANH = REFOCUS_ACT_GELU_TANH();
+    public static final int REFOCUS_ACT_SILU = REFOCUS_ACT_SILU();
+    public static final int REFOCUS_ACT_SIGMOID = REFOCUS_ACT_SIGMOID();
+    public static final int REFOCUS_ACT_LEAKY_RELU = REFOCUS_ACT_LEAKY_RELU();
     public static final int REFOCUS_ACT_COUNT = REFOCUS_ACT_COUNT();
+    public static final float REFOCUS_LEAKY_RELU_SLOPE = REFOCUS_LEAKY_RELU_SLOPE();
     public static final int REFOCUS_MODE_IMPLICIT = REFOCUS_MODE_IMPLICIT();
     public static final int REFOCUS_MODE_SHADOW = REFOCUS_MODE_SHADOW();
     public static final int REFOCUS_MAX_IMPLICIT_STEPS = REFOCUS_MAX_IMPLICIT_STEPS();
@@ -113,7 +119,25 @@ public final class DenseNative
     public static native int REFOCUS_ACT_TANH();
 
     @MemberGetter
+    public static native int REFOCUS_ACT_GELU();
+
+    @MemberGetter
+    public static native int REFOCUS_ACT_GELU_TANH();
+
+    @MemberGetter
+    public static native int REFOCUS_ACT_SILU();
+
+    @MemberGetter
+    public static native int REFOCUS_ACT_SIGMOID();
+
+    @MemberGetter
+    public static native int REFOCUS_ACT_LEAKY_RELU();
+
+    @MemberGetter
     public static native int REFOCUS_ACT_COUNT();
+
+    @MemberGetter
+    public static native float REFOCUS_LEAKY_RELU_SLOPE();
 
     @MemberGetter
     public static native int REFOCUS_MODE_IMPLICIT();

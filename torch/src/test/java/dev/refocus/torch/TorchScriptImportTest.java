@@ -7,6 +7,7 @@ import dev.refocus.ParameterSubset;
 import dev.refocus.Prediction;
 import dev.refocus.Predictor;
 import dev.refocus.RefocusConfig;
+import dev.refocus.cpu.NativePredictor;
 import dev.refocus.reference.ReferencePredictor;
 import dev.refocus.testing.Thresholds;
 import org.junit.jupiter.api.Test;
@@ -44,23 +45,66 @@ class TorchScriptImportTest
     }
 
     @Test
-    void shouldGiveALinearWithoutBiasAZeroBiasAndKeepAnActivationOnTheHead() throws IOException
-    {
-        final DenseNetwork mixed = TorchScriptImport.denseNetwork(path("mlp-mixed.pt"));
-        assertEquals(2, mixed.layers());
-        assertEquals(Activation.IDENTITY, mixed.activation(0));
-        assertEquals(Activation.RELU, mixed.activation(1));
-        assertArrayEquals(new float[6], array(mixed.bias(0)));
-        final TorchModel model = TorchModel.load(path("mlp-mixed.pt"), 4);
-        assertArrayEquals(model.parameterValues("0.weight"), array(mixed.weight(0)));
-        assertForwardPassesAgree("mlp-mixed.pt", mixed);
-    }
-
-    @Test
     void shouldComputeTheSameLogitsAsTheModule() throws IOException
     {
         assertForwardPassesAgree("mlp-relu.pt", TorchScriptImport.denseNetwork(path("mlp-relu.pt")));
         assertForwardPassesAgree("mlp-tanh.pt", TorchScriptImport.denseNetwork(path("mlp-tanh.pt")));
+        assertForwardPassesAgree("mlp-sigmoid.pt", TorchScriptImport.denseNetwork(path("mlp-sigmoid.pt")));
+    }
+
+    /**
+     * Every activation, in a scripted Sequential, a traced one, a custom module (traced and scripted) and one made of
+     * matmul + add, addmm and F.linear after a flatten: each imports to exactly its safetensors twin (the same weights,
+     * so bit-identical logits on the native backend), and the reference on it agrees with libtorch on the module with
+     * every parameter adapting.
+     */
+    @Test
+    void shouldImportAnyChainOfLinearLayersAndActivationsFromTheGraph() throws IOException
+    {
+        final String[][] pairs = {
+            {"seq-relu-scripted.pt", "seq-relu"}, {"seq-relu-traced.pt", "seq-relu"},
+            {"seq-tanh-scripted.pt", "seq-tanh"}, {"seq-gelu-scripted.pt", "seq-gelu"},
+            {"seq-gelu_tanh-scripted.pt", "seq-gelu_tanh"}, {"seq-silu-scripted.pt", "seq-silu"},
+            {"seq-sigmoid-scripted.pt", "seq-sigmoid"}, {"seq-leaky_relu-scripted.pt", "seq-leaky_relu"},
+            {"custom-gelu-traced.pt", "custom-gelu"}, {"custom-gelu-scripted.pt", "custom-gelu"}};
+        for (final String[] pair : pairs)
+        {
+            assertImportsAsItsTwin("graph/" + pair[0], "graph/" + pair[1] + ".safetensors", 6);
+        }
+        assertImportsAsItsTwin("graph/matmul-add-traced.pt", "graph/matmul-add.safetensors", 6);
+    }
+
+    private static void assertImportsAsItsTwin(final String file, final String twin, final int features)
+        throws IOException
+    {
+        final DenseNetwork imported = TorchScriptImport.denseNetwork(path(file));
+        final DenseNetwork expected = DenseNetwork.load(path(twin));
+        assertEquals(expected.toString(), imported.toString(), file);
+        for (int l = 0; l < expected.layers(); l++)
+        {
+            assertArrayEquals(array(expected.weight(l)), array(imported.weight(l)), file + " W" + l);
+            assertArrayEquals(array(expected.bias(l)), array(imported.bias(l)), file + " b" + l);
+            assertEquals(expected.activation(l), imported.activation(l), file + " activation " + l);
+        }
+        final RefocusConfig config = RefocusConfig.builder(0.1f).build();
+        try (NativePredictor a = NativePredictor.create(imported, config);
+            NativePredictor b = NativePredictor.create(expected, config))
+        {
+            final Prediction pa = a.newPrediction();
+            final Prediction pb = b.newPrediction();
+            final Random random = new Random(5);
+            for (int i = 0; i < 10; i++)
+            {
+                final float[] x = TestModels.gaussian(random, features);
+                a.predict(x, pa);
+                b.predict(x, pb);
+                assertArrayEquals(pb.logits(), pa.logits(), file);
+            }
+        }
+        if (!file.contains("matmul-add")) // its module takes [1, 2, 3]: TorchModel feeds [1, n]
+        {
+            assertForwardPassesAgree(file, imported, ParameterSubset.all());
+        }
     }
 
     /**
@@ -69,10 +113,14 @@ class TorchScriptImportTest
      */
     private static void assertForwardPassesAgree(final String file, final DenseNetwork network) throws IOException
     {
+        assertForwardPassesAgree(file, network, ParameterSubset.head());
+    }
+
+    private static void assertForwardPassesAgree(final String file, final DenseNetwork network,
+        final ParameterSubset subset) throws IOException
+    {
         final TorchModel model = TorchModel.load(path(file), network.inputSize());
-        // only the head adapts: the import gives a Linear without bias a zero bias, which would adapt under all()
-        // though the module has no such parameter (mlp-mixed.pt)
-        final RefocusConfig config = RefocusConfig.builder(0.1f).parameters(ParameterSubset.head()).build();
+        final RefocusConfig config = RefocusConfig.builder(0.1f).parameters(subset).build();
         final Random random = new Random(11);
         final float[][] inputs = new float[20][];
         for (int i = 0; i < inputs.length; i++)
@@ -110,10 +158,14 @@ class TorchScriptImportTest
     @Test
     void shouldRefuseModulesThatAreNotSupportedMlps()
     {
-        assertRefused("cnn.pt", "is a SmallCnn, not an nn.Sequential MLP");
-        assertRefused("mlp-sigmoid.pt", "module '1' is a torch.nn.modules.activation.Sigmoid");
+        assertRefused("cnn.pt", "the import stopped at aten::conv2d");
+        assertRefused("graph/conv.pt", "the import stopped at aten::unsqueeze");
+        assertRefused("graph/residual.pt", "the import stopped at aten::add, which reads the output of an earlier layer");
+        assertRefused("graph/leaky-relu-0.2.pt", "aten::leaky_relu, which has negative_slope 0.2");
+        assertRefused("graph/no-bias.pt", "layer of '0.weight' has no bias");
+        assertRefused("mlp-mixed.pt", "layer of '0.weight' has no bias");
         assertRefused("state-dict.pt", "is not a TorchScript file");
-        assertRefused("tuple-output.pt", "TupleOutput, not an nn.Sequential");
+        assertRefused("tuple-output.pt", "the import stopped at prim::TupleConstruct");
         assertThrows(NoSuchFileException.class, () -> TorchScriptImport.denseNetwork(Path.of("no-such-model.pt")));
     }
 
