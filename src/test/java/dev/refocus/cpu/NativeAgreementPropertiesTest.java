@@ -413,19 +413,13 @@ class NativeAgreementPropertiesTest
     }
 
     /**
-     * Reference first, then native single calls, then the native batch: the same outcome for every sample (an
-     * ArithmeticException where the reference's plain logits are NaN; otherwise agreement, fallback included), and the
-     * batch bit for bit equal to the single calls.
-     */
-    /**
      * {@link dev.refocus.testing.Agreement}'s rule, unless the reference itself is ill-conditioned there: when the
      * weights move by about float's rounding of a dot product (each times 1 + 2<sup>-20</sup> g, g standard normal,
-     * three draws) and the
-     * reference's own logits move by at least a quarter of the native backend's distance from it, float cannot
-     * follow the double oracle (a step that moves a hidden ReLU unit to its kink, say: shrunk, 40 -> 34 -> 11 with
-     * ReLU and SiLU on the logits, CROSS_ENTROPY, &eta; = 2.38, T = 2, where weights off by 1e-7 move the reference's
-     * logit by 1.2e-3 under weights off by 1e-6, and the native one is 8.7e-4 from it). A wrong step moves the native
-     * answer while the reference stays put, and still fails.
+     * three draws) and the reference's own logits move by at least a quarter of the native backend's distance from
+     * it, float cannot follow the double oracle (a step that moves a hidden ReLU unit to its kink, say: shrunk,
+     * 40 -> 34 -> 11 with ReLU and SiLU on the logits, CROSS_ENTROPY, &eta; = 2.38, T = 2, where weights off by
+     * 1e-6 move the reference's logit by 1.2e-3, and the native one is 8.7e-4 from it). A wrong step moves the
+     * native answer while the reference stays put, and still fails.
      */
     private static void assertAgreeUnlessIllConditioned(final DenseNetwork network, final RefocusConfig config,
         final float[] x, final float threshold, final Prediction expected, final Prediction actual, final String where)
@@ -490,6 +484,11 @@ class NativeAgreementPropertiesTest
         return builder.build();
     }
 
+    /**
+     * Reference first, then native single calls, then the native batch: the same outcome for every sample (an
+     * ArithmeticException where the reference's plain logits are NaN; otherwise agreement, fallback included), and the
+     * batch bit for bit equal to the single calls.
+     */
     private void assertOutcomesAgree(final Scenario s)
     {
         final DenseNetwork network = s.network();
