@@ -333,7 +333,8 @@ public final class OnnxImport
             final Node add = nodes.get(at + 2);
             final Node mul = nodes.get(at + 3);
             final Node half = nodes.get(at + 4);
-            if (!(div.inputs().size() == 2 && scalar(div.inputs().get(1)) == (float)Math.sqrt(2)
+            if (!(div.inputs().size() == 2 && div.outputs().size() == 1
+                && scalar(div.inputs().get(1)) == (float)Math.sqrt(2)
                 && erf.opType().equals("Erf") && erf.inputs().equals(List.of(out(div))) && erf.outputs().size() == 1
                 && is(add, "Add", List.of(out(erf))) && scalar(other(add, out(erf))) == 1
                 && is(mul, "Mul", List.of(x, out(add)))
