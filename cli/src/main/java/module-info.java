@@ -6,6 +6,7 @@ module dev.refocus.cli
 {
     requires dev.refocus;
     requires dev.refocus.torch;
+    requires dev.refocus.onnx;
     requires info.picocli;
     requires org.knowm.xchart;
     requires java.desktop;

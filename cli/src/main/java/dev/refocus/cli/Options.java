@@ -5,6 +5,7 @@ import dev.refocus.DenseNetwork;
 import dev.refocus.ModelFormatException;
 import dev.refocus.Method;
 import dev.refocus.cpu.NativePredictor;
+import dev.refocus.onnx.OnnxImport;
 import dev.refocus.ParameterSubset;
 import dev.refocus.Predictor;
 import dev.refocus.RefocusConfig;
@@ -63,7 +64,7 @@ final class Options
             if (this == TORCH && model.torch() == null)
             {
                 throw new UsageException("the torch backend needs a TorchScript model (.pt); " + model.file()
-                    + " is read as safetensors");
+                    + " is read as " + (Model.isOnnx(model.file()) ? "ONNX" : "safetensors"));
             }
             if (this != TORCH && model.dense() == null)
             {
@@ -79,7 +80,8 @@ final class Options
     }
 
     /**
-     * A loaded model: a dense network (safetensors, or a TorchScript MLP imported for the native backend), a
+     * A loaded model: a dense network (safetensors, an ONNX MLP, or a TorchScript MLP imported for the native
+     * backend), a
      * TorchScript module, or both.
      *
      * @param file  the model's file, for messages.
@@ -116,13 +118,14 @@ final class Options
         }
     }
 
-    /** The model: a safetensors file of a dense network, or a TorchScript file. */
+    /** The model: a safetensors file of a dense network, an ONNX MLP, or a TorchScript file. */
     static final class Model
     {
         @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE",
             description = {"the model: a safetensors file of an nn.Sequential of Linear layers (see README),",
-                "or a TorchScript file (.pt); a TorchScript MLP (any module whose forward is a chain of linear",
-                "layers and activations) also runs on the native backend"})
+                "an ONNX MLP (.onnx: Gemm or MatMul+Add layers and activations; see README), or a TorchScript",
+                "file (.pt); a TorchScript MLP (any module whose forward is a chain of linear layers and",
+                "activations) also runs on the native backend"})
         Path file;
 
         @Option(names = "--activation", paramLabel = "NAME", converter = Values.ActivationName.class,
@@ -145,6 +148,16 @@ final class Options
         {
             DataFiles.requireFile(file);
             final String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+            if (isOnnx(file))
+            {
+                if (inputShape != null || activation != null)
+                {
+                    throw new UsageException((inputShape != null ? "--input-shape applies to TorchScript models"
+                        : "--activation applies to safetensors models") + "; an ONNX model (" + file
+                        + ") states its own");
+                }
+                return new Loaded(file, OnnxImport.load(file), null);
+            }
             if (!name.endsWith(".pt") && !name.endsWith(".pth"))
             {
                 if (inputShape != null)
@@ -191,6 +204,11 @@ final class Options
                 throw new UsageException("--input-shape " + join(inputShape) + " does not fit the model: "
                     + e.getMessage());
             }
+        }
+
+        static boolean isOnnx(final Path file)
+        {
+            return file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx");
         }
 
         /** @throws ModelFormatException if the file is not TorchScript, or not a model refocus can run. */

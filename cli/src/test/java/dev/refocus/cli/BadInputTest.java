@@ -35,6 +35,7 @@ class BadInputTest
 {
     private static final String CNN = "torch/src/test/resources/dev/refocus/torch/cnn.pt";
     private static final String TORCH = "torch/src/test/resources/dev/refocus/torch/";
+    private static final String ONNX = "onnx/src/test/resources/dev/refocus/onnx/";
     private static final ConcurrentLinkedQueue<String> REPORT = new ConcurrentLinkedQueue<>();
 
     @TempDir
@@ -216,6 +217,8 @@ class BadInputTest
             "predict", "-m", CNN, "-i", x64, "--eta", "0.1", "--input-shape", "1,0");
         add(cases, "usage", "TorchScript --activation tanh", 2, List.of("--activation", "cnn.pt"),
             "predict", "-m", CNN, "-i", x64, "--eta", "0.1", "--activation", "tanh");
+        add(cases, "usage", "ONNX --input-shape 1,6", 2, List.of("--input-shape", "seq-relu.onnx"),
+            "predict", "-m", ONNX + "seq-relu.onnx", "-i", x64, "--eta", "0.1", "--input-shape", "1,6");
         for (final String share : new String[] {"0", "1", "1.5", "-0.5", "nan"})
         {
             add(cases, "usage", "tune --holdout " + share, 2, List.of("--holdout"), tune("--holdout", share));
@@ -283,6 +286,12 @@ class BadInputTest
         add(cases, "model", "a NaN weight (bench)", 3, List.of("nanweight.safetensors", "NaN"),
             "bench", "-m", dir.resolve("nanweight.safetensors").toString(), "-i", x, "--seconds", "0.01",
             "--backends", "native");
+        add(cases, "model", "garbage as .onnx", 3, List.of("garbage.onnx", "not an ONNX model"),
+            predict(write("garbage.onnx", random(3000, 6)), x));
+        add(cases, "model", "empty .onnx", 3, List.of("empty.onnx", "not an ONNX model"),
+            predict(write("empty.onnx", new byte[0]), x));
+        add(cases, "model", "ONNX residual MLP", 3, List.of("residual.onnx", "the import stopped at Add '/Add'"),
+            predict(ONNX + "residual.onnx", x));
         add(cases, "model", "garbage as .pt", 3, List.of("garbage.pt", "not a TorchScript file"),
             predict(write("garbage.pt", random(3000, 6)), x));
         add(cases, "model", "empty .pt", 3, List.of("empty.pt", "not a TorchScript file"),

@@ -298,6 +298,30 @@ class RefocusCliTest
         }
     }
 
+    /** An ONNX MLP (torch's Erf GELU and SiLU) runs on the native backend by default and answers as its twin. */
+    @Test
+    void shouldRunAnOnnxMlpOnTheNativeBackendAsItsSafetensorsTwin() throws IOException
+    {
+        final String models = "onnx/src/test/resources/dev/refocus/onnx/";
+        final Path x = randomCsv("x6.csv", 6);
+        final Path fromOnnx = dir.resolve("onnx.csv");
+        final Path fromSafetensors = dir.resolve("safetensors.csv");
+        Object[] r = run("predict", "-m", models + "custom-gelu-silu.onnx", "-i", x.toString(), "--eta", "0.5", "-o",
+            fromOnnx.toString());
+        assertEquals(0, r[0], (String)r[2]);
+        r = run("predict", "-m", models + "custom-gelu-silu.safetensors", "-i", x.toString(), "--eta", "0.5", "-o",
+            fromSafetensors.toString(), "--backend", "native");
+        assertEquals(0, r[0], (String)r[2]);
+        assertEquals(21, Files.readAllLines(fromOnnx).size());
+        assertEquals(Files.readAllLines(fromSafetensors), Files.readAllLines(fromOnnx));
+        r = run("predict", "-m", models + "conv.onnx", "-i", x.toString(), "--eta", "0.5");
+        assertEquals(3, r[0], (String)r[2]);
+        assertTrue(((String)r[2]).contains("the import stopped at Unsqueeze"), (String)r[2]);
+        r = run("predict", "-m", models + "seq-relu.onnx", "-i", x.toString(), "--eta", "0.5", "--backend", "torch");
+        assertEquals(2, r[0], (String)r[2]);
+        assertTrue(((String)r[2]).contains("is read as ONNX"), (String)r[2]);
+    }
+
     @Test
     void shouldRunTorchScriptModels() throws IOException
     {
