@@ -9,6 +9,7 @@ import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.ToLongFunction;
 
 /**
  * The guards of many predictors counted as one: typically one group per model in an application, to which each
@@ -132,65 +133,46 @@ public final class GuardGroup implements GuardGroupMXBean
     @Override
     public long getSamples()
     {
-        long sum = 0;
-        for (final Guard g : guards)
-        {
-            sum += g.samples();
-        }
-        return sum;
+        return sum(Guard::samples);
     }
 
     @Override
     public long getAdapted()
     {
-        long sum = 0;
-        for (final Guard g : guards)
-        {
-            sum += g.adapted();
-        }
-        return sum;
+        return sum(Guard::adapted);
     }
 
     @Override
     public long getChanged()
     {
-        long sum = 0;
-        for (final Guard g : guards)
-        {
-            sum += g.changed();
-        }
-        return sum;
+        return sum(Guard::changed);
     }
 
     @Override
     public long getFellBack()
     {
-        long sum = 0;
-        for (final Guard g : guards)
-        {
-            sum += g.fellBack();
-        }
-        return sum;
+        return sum(Guard::fellBack);
     }
 
     @Override
     public long getBypassed()
     {
-        long sum = 0;
-        for (final Guard g : guards)
-        {
-            sum += g.bypassed();
-        }
-        return sum;
+        return sum(Guard::bypassed);
     }
 
     @Override
     public long getBandTrips()
     {
+        return sum(Guard::bandTrips);
+    }
+
+    /** One counter summed over the guards (JMX reads: not a hot path). */
+    private long sum(final ToLongFunction<Guard> counter)
+    {
         long sum = 0;
         for (final Guard g : guards)
         {
-            sum += g.bandTrips();
+            sum += counter.applyAsLong(g);
         }
         return sum;
     }

@@ -75,7 +75,8 @@ public final class BenchmarkModels
         return x;
     }
 
-    private static float[] uniform(final Random random, final int n, final float bound)
+    /** @return n values ~ U(-bound, bound). */
+    static float[] uniform(final Random random, final int n, final float bound)
     {
         final float[] v = new float[n];
         for (int i = 0; i < n; i++)

@@ -28,6 +28,8 @@ import java.nio.file.Path;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
+import static dev.refocus.benchmarks.BenchmarkModels.uniform;
+
 /**
  * A CNN on 28 x 28 images (conv 3 x 3 to 8 channels, ReLU, 2 x 2 max pooling: 1568 features; then dense 1568 -> 256,
  * ReLU, 256 -> 10) whose two dense layers adapt: the libtorch backend without and with clones
@@ -83,16 +85,6 @@ public class HeadBenchmark
         }, dense, config);
         out = head.newPrediction();
         input = uniform(random, 28 * 28, 1.0f);
-    }
-
-    private static float[] uniform(final Random random, final int n, final float bound)
-    {
-        final float[] v = new float[n];
-        for (int i = 0; i < n; i++)
-        {
-            v[i] = (random.nextFloat() * 2 - 1) * bound;
-        }
-        return v;
     }
 
     @TearDown(Level.Trial)

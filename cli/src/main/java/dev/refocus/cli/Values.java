@@ -43,6 +43,17 @@ final class Values
         return Long.parseLong(t);
     }
 
+    /** A whole number in [min, max], else a conversion error: {@code problem} followed by the value. */
+    private static long whole(final String text, final long min, final long max, final String problem)
+    {
+        final long v = whole(text);
+        if (v < min || v > max)
+        {
+            throw new TypeConversionException(problem + text);
+        }
+        return v;
+    }
+
     /** A learning rate η: finite and &ge; 0. */
     static final class Rate implements ITypeConverter<Float>
     {
@@ -94,12 +105,7 @@ final class Values
         @Override
         public Integer convert(final String value)
         {
-            final long v = whole(value);
-            if (v < 2 || v > Integer.MAX_VALUE)
-            {
-                throw new TypeConversionException("the number of focus classes must be >= 2, got " + value);
-            }
-            return (int)v;
+            return (int)whole(value, 2, Integer.MAX_VALUE, "the number of focus classes must be >= 2, got ");
         }
     }
 
@@ -109,12 +115,7 @@ final class Values
         @Override
         public Integer convert(final String value)
         {
-            final long v = whole(value);
-            if (v < 1 || v > Integer.MAX_VALUE)
-            {
-                throw new TypeConversionException("the number of steps must be >= 1, got " + value);
-            }
-            return (int)v;
+            return (int)whole(value, 1, Integer.MAX_VALUE, "the number of steps must be >= 1, got ");
         }
     }
 
@@ -124,12 +125,7 @@ final class Values
         @Override
         public Integer convert(final String value)
         {
-            final long v = whole(value);
-            if (v < 0 || v > Integer.MAX_VALUE)
-            {
-                throw new TypeConversionException("a class is a whole number >= 0, got " + value);
-            }
-            return (int)v;
+            return (int)whole(value, 0, Integer.MAX_VALUE, "a class is a whole number >= 0, got ");
         }
     }
 
@@ -139,12 +135,7 @@ final class Values
         @Override
         public Long convert(final String value)
         {
-            final long v = whole(value);
-            if (v < 1 || v > Integer.MAX_VALUE)
-            {
-                throw new TypeConversionException("a dimension is a whole number >= 1, got " + value);
-            }
-            return v;
+            return whole(value, 1, Integer.MAX_VALUE, "a dimension is a whole number >= 1, got ");
         }
     }
 
@@ -170,12 +161,8 @@ final class Values
         @Override
         public Integer convert(final String value)
         {
-            final long v = whole(value);
-            if (v < 2 || v > Integer.MAX_VALUE)
-            {
-                throw new TypeConversionException("k-fold cross-validation needs at least 2 folds, got " + value);
-            }
-            return (int)v;
+            return (int)whole(value, 2, Integer.MAX_VALUE,
+                "k-fold cross-validation needs at least 2 folds, got ");
         }
     }
 
@@ -185,13 +172,8 @@ final class Values
         @Override
         public Integer convert(final String value)
         {
-            final long v = whole(value);
-            if (v < 0 || v > 1_000_000)
-            {
-                throw new TypeConversionException("the band window must be 0 (no band) to 1000000 predictions, got "
-                    + value);
-            }
-            return (int)v;
+            return (int)whole(value, 0, 1_000_000,
+                "the band window must be 0 (no band) to 1000000 predictions, got ");
         }
     }
 
