@@ -25,7 +25,6 @@ namespace {
 
 typedef float f32x8 __attribute__((vector_size(32)));
 typedef float f32x4 __attribute__((vector_size(16)));
-typedef float f32x2 __attribute__((vector_size(8)));
 
 constexpr int32_t LANES = 16;  // partial sums per dot product: two vectors
 constexpr int32_t ROWS = 4;    // rows per pass over x: each chunk of x is loaded once for four rows
@@ -33,57 +32,105 @@ constexpr int32_t ROWS = 4;    // rows per pass over x: each chunk of x is loade
 // (by reference: a vector passed by value would change the ABI between the clones)
 REFOCUS_INLINE void load(f32x8& v, const float* p) { std::memcpy(&v, p, sizeof v); }
 
-// The sixteen lanes of one dot product, summed as a tree: lanes k and k + 8, then k and k + 4, then
-// k and k + 2, then the last two. The same order for every row.
-REFOCUS_INLINE float sum_lanes(const f32x8& lo, const f32x8& hi) {
-    const f32x8 v = lo + hi;
-    const f32x4 q = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
-    const f32x2 h = __builtin_shufflevector(q, q, 0, 1) + __builtin_shufflevector(q, q, 2, 3);
-    return h[0] + h[1];
+// Four dot products' sixteen lanes each, summed as a tree (lanes k and k + 8, then k and k + 4, then k and
+// k + 2, then the last two: the same order for every row) into one vector {sum 0, sum 1, sum 2, sum 3}. The
+// four trees share their shuffles, which matters when a row is short (model S: 32 and 64 inputs).
+REFOCUS_INLINE f32x4 sum_lanes4(const f32x8* lo, const f32x8* hi) {
+    const f32x8 v0 = lo[0] + hi[0], v1 = lo[1] + hi[1], v2 = lo[2] + hi[2], v3 = lo[3] + hi[3];
+    // q02 = {v0[0..4) + v0[4..8) | v2[0..4) + v2[4..8)}, q13 the same of v1 and v3
+    const f32x8 q02 = __builtin_shufflevector(v0, v2, 0, 1, 2, 3, 8, 9, 10, 11)
+                      + __builtin_shufflevector(v0, v2, 4, 5, 6, 7, 12, 13, 14, 15);
+    const f32x8 q13 = __builtin_shufflevector(v1, v3, 0, 1, 2, 3, 8, 9, 10, 11)
+                      + __builtin_shufflevector(v1, v3, 4, 5, 6, 7, 12, 13, 14, 15);
+    // q[0..2) + q[2..4) of each, within 128-bit halves (no lane-crossing shuffle): h0 h0 h1 h1 | h2 h2 h3 h3
+    const f32x8 h = __builtin_shufflevector(q02, q13, 0, 1, 8, 9, 4, 5, 12, 13)
+                    + __builtin_shufflevector(q02, q13, 2, 3, 10, 11, 6, 7, 14, 15);
+    // h[0] + h[1] of each, in row order (from the two halves: one in-lane shuffle each)
+    const f32x4 h01 = __builtin_shufflevector(h, h, 0, 1, 2, 3), h23 = __builtin_shufflevector(h, h, 4, 5, 6, 7);
+    return __builtin_shufflevector(h01, h23, 0, 2, 4, 6) + __builtin_shufflevector(h01, h23, 1, 3, 5, 7);
 }
 
-// acc += w[0 .. 16) * x[0 .. 16), in two halves
-REFOCUS_INLINE void fma16(f32x8& lo, f32x8& hi, const float* w, const f32x8& x_lo, const f32x8& x_hi) {
-    f32x8 t;
-    load(t, w);
-    lo += t * x_lo;
-    load(t, w + 8);
-    hi += t * x_hi;
-}
-
-// Four dot products w_r . x at once: eight independent accumulators hide the FMA latency. The last
-// partial chunk is copied into zero-padded buffers, so it takes the same path as the others.
-REFOCUS_INLINE void dot_rows(const float* const* w, const float* x, int32_t n, float* out) {
-    const float *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
-    f32x8 lo0 = {}, lo1 = {}, lo2 = {}, lo3 = {}, hi0 = {}, hi1 = {}, hi2 = {}, hi3 = {}, x_lo, x_hi;
-    int32_t i = 0;
-    for (; i + LANES <= n; i += LANES) {
-        load(x_lo, x + i);
-        load(x_hi, x + i + 8);
-        fma16(lo0, hi0, w0 + i, x_lo, x_hi);
-        fma16(lo1, hi1, w1 + i, x_lo, x_hi);
-        fma16(lo2, hi2, w2 + i, x_lo, x_hi);
-        fma16(lo3, hi3, w3 + i, x_lo, x_hi);
+// acc[s][r] += the products of chunk [at, at + 16) of row r and sample s, in two halves: one sample over R
+// rows (its x loaded once, each row's halves read by their FMAs), or two samples over two rows (eight loads,
+// eight FMAs). In the second, every half goes to a register once: GCC would otherwise fold a load into each
+// FMA that uses it, loading each half twice. (Only in the wide variants: the baseline's SSE2 holds an f32x8
+// in two registers, which the asm constraint cannot name.)
+template <int R, int S, bool WIDE>
+REFOCUS_INLINE void fma_chunk(f32x8 (&lo)[S][R], f32x8 (&hi)[S][R], const float* const* w, const float* const* x,
+                              int32_t at) {
+    if constexpr (S == 1) {
+        f32x8 x_lo, x_hi, w_half;
+        load(x_lo, x[0] + at);
+        load(x_hi, x[0] + at + 8);
+        for (int r = 0; r < R; r++) {
+            load(w_half, w[r] + at);
+            lo[0][r] += w_half * x_lo;
+            load(w_half, w[r] + at + 8);
+            hi[0][r] += w_half * x_hi;
+        }
+    } else {
+        static_assert(R == 2 && S == 2, "one sample over any rows, or two over two");
+        f32x8 x0l, x0h, x1l, x1h, w0l, w0h, w1l, w1h;
+        load(x0l, x[0] + at);
+        load(x0h, x[0] + at + 8);
+        load(x1l, x[1] + at);
+        load(x1h, x[1] + at + 8);
+        load(w0l, w[0] + at);
+        load(w0h, w[0] + at + 8);
+        load(w1l, w[1] + at);
+        load(w1h, w[1] + at + 8);
+        if constexpr (WIDE) {
+            __asm__("" : "+x"(x0l), "+x"(x0h), "+x"(x1l), "+x"(x1h));
+            __asm__("" : "+x"(w0l), "+x"(w0h), "+x"(w1l), "+x"(w1h));
+        }
+        lo[0][0] += w0l * x0l;
+        hi[0][0] += w0h * x0h;
+        lo[0][1] += w1l * x0l;
+        hi[0][1] += w1h * x0h;
+        lo[1][0] += w0l * x1l;
+        hi[1][0] += w0h * x1h;
+        lo[1][1] += w1l * x1l;
+        hi[1][1] += w1h * x1h;
     }
+}
+
+// The dot products w_r . x_s of R rows and S samples at once, each in sixteen lanes (lo: the first eight of
+// each chunk of sixteen, hi: the last eight), so each (r, s) sums its products in one order whatever R and S:
+// blocking over samples changes which loads serve which products, never a sum. Each chunk of a row is loaded
+// once for S samples, so with S = 2 the loads no longer outnumber the FMAs (bench_kernels, Zen 1, M at batch
+// 64: 26 GFLOP/s with one sample over four rows, 27.5-28.5 with two over two). The last partial chunk is copied
+// into zero-padded buffers, so it takes the same path as the others. out[k] holds sums 4k .. 4k + 3 in
+// sample-major order: (s0, r0), (s0, r1), ...
+template <int R, int S, bool WIDE>
+REFOCUS_INLINE void dot_block(const float* const* w, const float* const* x, int32_t n, f32x4* out) {
+    f32x8 lo[S][R] = {}, hi[S][R] = {};
+    int32_t i = 0;
+    for (; i + LANES <= n; i += LANES) fma_chunk<R, S, WIDE>(lo, hi, w, x, i);
     if (i < n) {
         const size_t rest = sizeof(float) * (n - i);
-        float pad_x[LANES] = {}, pad0[LANES] = {}, pad1[LANES] = {}, pad2[LANES] = {}, pad3[LANES] = {};
-        std::memcpy(pad_x, x + i, rest);
-        std::memcpy(pad0, w0 + i, rest);
-        std::memcpy(pad1, w1 + i, rest);
-        std::memcpy(pad2, w2 + i, rest);
-        std::memcpy(pad3, w3 + i, rest);
-        load(x_lo, pad_x);
-        load(x_hi, pad_x + 8);
-        fma16(lo0, hi0, pad0, x_lo, x_hi);
-        fma16(lo1, hi1, pad1, x_lo, x_hi);
-        fma16(lo2, hi2, pad2, x_lo, x_hi);
-        fma16(lo3, hi3, pad3, x_lo, x_hi);
+        float pad_w[R][LANES] = {}, pad_x[S][LANES] = {};
+        const float* wp[R];
+        const float* xp[S];
+        for (int r = 0; r < R; r++) {
+            std::memcpy(pad_w[r], w[r] + i, rest);
+            wp[r] = pad_w[r];
+        }
+        for (int s = 0; s < S; s++) {
+            std::memcpy(pad_x[s], x[s] + i, rest);
+            xp[s] = pad_x[s];
+        }
+        fma_chunk<R, S, WIDE>(lo, hi, wp, xp, 0);
     }
-    out[0] = sum_lanes(lo0, hi0);
-    out[1] = sum_lanes(lo1, hi1);
-    out[2] = sum_lanes(lo2, hi2);
-    out[3] = sum_lanes(lo3, hi3);
+    // four sums per vector: R = 4 gives one sample's four rows, R = 2 two samples' two rows
+    static_assert(R * S % 4 == 0, "sums come in fours");
+    for (int k = 0; k < R * S / 4; k++) {
+        f32x8 l4[4], h4[4];
+        for (int j = 0; j < 4; j++) {
+            l4[j] = lo[(4 * k + j) / R][(4 * k + j) % R];
+            h4[j] = hi[(4 * k + j) / R][(4 * k + j) % R];
+        }
+        out[k] = sum_lanes4(l4, h4);
+    }
 }
 
 // g += c_0 w_0 + ... + c_{K-1} w_{K-1}, added in that order: exactly one row after the other, but with
@@ -100,24 +147,55 @@ REFOCUS_INLINE void axpy_rows(float* __restrict g, const float* const* w, const 
 // ---------------------------------------------------------------------------------------------------
 // the kernels, once; each variant below compiles them for its ISA
 
+// ys[o + r] = sums[r] + b[o + r] for r < R, dropping rows at or past `end`
+template <int R>
+REFOCUS_INLINE void store_rows(float* ys, const float* sums, const float* b, int32_t o, int32_t end) {
+    for (int32_t r = 0; r < R && o + r < end; r++) ys[o + r] = sums[r] + b[o + r];
+}
+
+template <bool WIDE>
 REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const float* w, const float* b, int32_t n,
                                         int32_t in, int32_t out) {
-    // Rows go in groups of about 16 KiB that stay in L1 next to a sample's x while every sample passes over
+    // Rows go in groups of about 16 KiB that stay in L1 next to the samples' x while every sample passes over
     // them, so W comes from memory once per call (32 KiB groups spill a 32 KiB L1 once x joins them: 10 %
-    // slower on model M at batch 64, bench_kernels). The group depends on `in` only, never on n.
+    // slower on model M at batch 64, bench_kernels). The group depends on `in` only, never on n. Samples go
+    // in pairs over pairs of rows; a single one (the last of an odd batch) over four rows at a time.
+    constexpr int32_t ROWS_PER_PAIR = 2;
     const int32_t group = std::max(ROWS, 4096 / in / ROWS * ROWS);
     for (int32_t o0 = 0; o0 < out; o0 += group) {
         const int32_t o1 = std::min(out, o0 + group);
-        for (int32_t s = 0; s < n; s++) {
+        int32_t s = 0;
+        for (; s + 2 <= n; s += 2) {
+            const float* xs[2] = {x + (size_t)s * in, x + (size_t)(s + 1) * in};
+            float* y0 = y + (size_t)s * out;
+            float* y1 = y0 + out;
+            for (int32_t o = o0; o < o1; o += ROWS_PER_PAIR) {
+                // past the last row, repeat it and drop the result: every row takes the same path
+                const float* row[ROWS_PER_PAIR] = {w + (size_t)o * in, w + (size_t)std::min(o + 1, out - 1) * in};
+                f32x4 sums;
+                dot_block<ROWS_PER_PAIR, 2, WIDE>(row, xs, in, &sums);
+                const float pair0[2] = {sums[0], sums[1]}, pair1[2] = {sums[2], sums[3]};
+                store_rows<2>(y0, pair0, b, o, o1);
+                store_rows<2>(y1, pair1, b, o, o1);
+            }
+        }
+        for (; s < n; s++) {
             const float* xs = x + (size_t)s * in;
             float* ys = y + (size_t)s * out;
             for (int32_t o = o0; o < o1; o += ROWS) {
-                // past the last row, repeat it and drop the result: every row takes the same path
                 const float* row[ROWS];
                 for (int32_t r = 0; r < ROWS; r++) row[r] = w + (size_t)std::min(o + r, out - 1) * in;
-                float dots[ROWS];
-                dot_rows(row, xs, in, dots);
-                for (int32_t r = 0; r < ROWS && o + r < o1; r++) ys[o + r] = dots[r] + b[o + r];
+                f32x4 sums;
+                dot_block<ROWS, 1, WIDE>(row, &xs, in, &sums);
+                if (o + ROWS <= o1) {  // four whole rows: one vector add and store
+                    f32x4 bias;
+                    std::memcpy(&bias, b + o, sizeof bias);
+                    sums += bias;
+                    std::memcpy(ys + o, &sums, sizeof sums);
+                } else {
+                    const float four[4] = {sums[0], sums[1], sums[2], sums[3]};
+                    store_rows<4>(ys, four, b, o, o1);
+                }
             }
         }
     }
@@ -174,10 +252,10 @@ REFOCUS_INLINE void sgd_rank1_body(float* dst, const float* src, const float* u,
 // ---------------------------------------------------------------------------------------------------
 // the variants, and the table that dispatches to one of them
 
-#define REFOCUS_VARIANT(suffix, target)                                                                     \
+#define REFOCUS_VARIANT(suffix, target, wide)                                                                   \
     target void matmul_forward_##suffix(float* y, const float* x, const float* w, const float* b, int32_t n, \
                                         int32_t in, int32_t out) {                                          \
-        matmul_forward_body(y, x, w, b, n, in, out);                                                        \
+        matmul_forward_body<wide>(y, x, w, b, n, in, out);                                                      \
     }                                                                                                       \
     target void matmul_backward_##suffix(float* g, const float* d, const float* w, int32_t n, int32_t in,    \
                                          int32_t out) {                                                     \
@@ -188,9 +266,9 @@ REFOCUS_INLINE void sgd_rank1_body(float* dst, const float* src, const float* u,
         sgd_rank1_body(dst, src, u, eta, a, out, in);                                                       \
     }
 
-REFOCUS_VARIANT(v4, REFOCUS_TARGET("x86-64-v4"))
-REFOCUS_VARIANT(v3, REFOCUS_TARGET("x86-64-v3"))
-REFOCUS_VARIANT(baseline, )
+REFOCUS_VARIANT(v4, REFOCUS_TARGET("x86-64-v4"), true)
+REFOCUS_VARIANT(v3, REFOCUS_TARGET("x86-64-v3"), true)
+REFOCUS_VARIANT(baseline, , false)
 
 struct Kernels {
     const char* name;

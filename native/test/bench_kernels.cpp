@@ -1,14 +1,22 @@
 // Not a test: the weight-matrix kernels' arithmetic rate against the core's FMA peak, for the benchmark models'
-// layers (docs/DESIGN.md section 5) at batch 1 and 64, in GFLOP/s of the active SIMD variant:
-//   target/native/test/bench_kernels
-// Times are thread CPU time, the best of several repetitions, so that a shared machine's other processes count
-// less; compare rows of one run. The peak row is a loop of independent FMAs on registers, compiled for the
-// variant's ISA.
+// layers (docs/DESIGN.md section 5) at batch 1 and 64, in GFLOP/s of the active SIMD variant, then the whole
+// step (refocus_dense_forward / _predict, no JNI) per sample in microseconds:
+//   target/native/test/bench_kernels [S|M|L ...]
+// Kernel times are thread CPU time, the best of several repetitions, so that a shared machine's other processes
+// count less; step times are medians of wall-clock rounds of many calls (a thread-CPU clock read costs more
+// than a small model's call). Compare rows of one run. The peak row is a loop of independent FMAs on registers,
+// compiled for the variant's ISA.
 #include "dense_kernels.h"
+#include "refocus/dense.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
@@ -57,9 +65,78 @@ __attribute__((noinline)) float peak_baseline(long n, float s) { return fma_chai
 
 volatile float sink;
 
+// The median over rounds of the wall-clock time of one call of f, each round long enough for the clock.
+template <typename F>
+double median_call_seconds(F f) {
+    long calls = 1;
+    for (;;) {  // calls per round: about 2 ms
+        const auto t0 = std::chrono::steady_clock::now();
+        for (long c = 0; c < calls; c++) f();
+        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > 2e-3) break;
+        calls *= 2;
+    }
+    std::vector<double> rounds;
+    for (int r = 0; r < 101; r++) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (long c = 0; c < calls; c++) f();
+        rounds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / calls);
+    }
+    std::nth_element(rounds.begin(), rounds.begin() + 50, rounds.end());
+    return rounds[50];
+}
+
+// The whole step of one model as NativeBenchmark configures it (IFO_WEIGHTED, two focus classes, one step,
+// clipping at 1, every layer adapting, implicit mode, eta 0.0205), PyTorch's default initialisation: per sample,
+// the plain pass at batch 1 and 64, and predict with every sample uncertain (threshold 1) or certain (0).
+void bench_step(const char* name, const int* sizes) {
+    std::mt19937 random(7);
+    std::vector<float> params;
+    for (int l = 0; l < 3; l++) {
+        std::uniform_real_distribution<float> init(-1.0f / std::sqrt((float)sizes[l]), 1.0f / std::sqrt((float)sizes[l]));
+        for (long i = 0; i < (long)(sizes[l] + 1) * sizes[l + 1]; i++) params.push_back(init(random));
+    }
+    const int32_t activations[3] = {REFOCUS_ACT_RELU, REFOCUS_ACT_RELU, REFOCUS_ACT_IDENTITY};
+    refocus_dense_config cfg{};
+    cfg.n_layers = 3;
+    cfg.sizes = sizes;
+    cfg.activations = activations;
+    cfg.params = params.data();
+    cfg.method = REFOCUS_IFO_WEIGHTED;
+    cfg.n_focus = 2;
+    cfg.steps = 1;
+    cfg.clip_norm = 1.0f;
+    cfg.mode = REFOCUS_MODE_IMPLICIT;
+    cfg.max_batch = 64;
+    std::vector<char> workspace(refocus_dense_workspace_size(&cfg));
+    refocus_dense* ctx = refocus_dense_init_static(workspace.data(), workspace.size(), &cfg);
+    std::normal_distribution<float> normal;
+    for (int i = 0; i < 64 * sizes[0]; i++) refocus_dense_inputs(ctx)[i] = normal(random);
+    const float eta = 0.0205f;
+    const double plain1 = median_call_seconds([&] { refocus_dense_forward(ctx, 1); });
+    const double certain1 = median_call_seconds([&] { refocus_dense_predict(ctx, 1, eta, 0.0f); });
+    const double uncertain1 = median_call_seconds([&] { refocus_dense_predict(ctx, 1, eta, 1.0f); });
+    const double plain64 = median_call_seconds([&] { refocus_dense_forward(ctx, 64); }) / 64;
+    const double uncertain64 = median_call_seconds([&] { refocus_dense_predict(ctx, 64, eta, 1.0f); }) / 64;
+    std::printf("%-5s  %9.3f  %9.3f  %9.3f (%4.2fx)  %9.3f (%4.2fx)  %9.3f (%4.2fx)\n", name, plain1 * 1e6,
+                certain1 * 1e6, uncertain1 * 1e6, uncertain1 / plain1, plain64 * 1e6, plain64 / plain1,
+                uncertain64 * 1e6, uncertain64 / plain1);
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    const struct {
+        const char* name;
+        int sizes[4];
+    } models[] = {{"S", {32, 64, 64, 3}}, {"M", {256, 1024, 1024, 32}}, {"L", {1024, 4096, 4096, 1000}}};
+    // with model names: only their whole-step rows
+    if (argc > 1) {
+        std::printf("model  plain  certain  uncertain (of plain)  plain@64/sample  uncertain@64/sample, us\n");
+        for (int a = 1; a < argc; a++)
+            for (const auto& model : models)
+                if (std::string(argv[a]) == model.name) bench_step(model.name, model.sizes);
+        return 0;
+    }
     const KernelVariant variant = kernel_variant();
     std::printf("kernels: %s\n", kernel_variant_name(variant));
     const long iterations = 20000000;
@@ -71,10 +148,6 @@ int main() {
     const double peak_gflops = iterations * 12.0 * 16 / peak_s / 1e9;
     std::printf("FMA peak (12 chains of 8-lane FMAs): %.1f GFLOP/s\n\n", peak_gflops);
 
-    const struct {
-        const char* name;
-        int sizes[4];
-    } models[] = {{"S", {32, 64, 64, 3}}, {"M", {256, 1024, 1024, 32}}, {"L", {1024, 4096, 4096, 1000}}};
     std::mt19937 random(1);
     std::uniform_real_distribution<float> uniform(-0.05f, 0.05f);
     std::printf("model  batch  forward GFLOP/s (of peak)  backward GFLOP/s (of peak)  forward us/sample\n");
@@ -111,5 +184,7 @@ int main() {
                         100 * f / peak_gflops, g, 100 * g / peak_gflops, forward / n * 1e6);
         }
     }
+    std::printf("\nmodel  plain  certain  uncertain (of plain)  plain@64/sample  uncertain@64/sample, us\n");
+    for (const auto& model : models) bench_step(model.name, model.sizes);
     return 0;
 }
