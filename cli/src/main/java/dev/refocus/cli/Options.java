@@ -2,6 +2,7 @@ package dev.refocus.cli;
 
 import dev.refocus.Activation;
 import dev.refocus.DenseNetwork;
+import dev.refocus.DensePredictor;
 import dev.refocus.ModelFormatException;
 import dev.refocus.Method;
 import dev.refocus.cpu.NativePredictor;
@@ -315,7 +316,14 @@ final class Options
                 throw new UsageException("--focus " + focus + " must be fewer than the "
                     + (candidates != null ? pool + " candidate classes" : "model's " + classes + " classes"));
             }
-            (backend != null ? backend : model.defaultBackend()).requireRuns(model);
+            final Backend chosen = backend != null ? backend : model.defaultBackend();
+            chosen.requireRuns(model);
+            if (chosen == Backend.NATIVE && steps > DensePredictor.MAX_IMPLICIT_STEPS)
+            {
+                throw new UsageException("--steps " + steps + ": the native backend takes at most "
+                    + DensePredictor.MAX_IMPLICIT_STEPS + " steps (its cost grows with T^2); use --backend "
+                    + "native_shadow for more");
+            }
             try
             {
                 config(Method.IFO_WEIGHTED, 0.0f, 0.0f).checkFits(classes, model.layers());

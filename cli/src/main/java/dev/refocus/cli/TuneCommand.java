@@ -63,14 +63,17 @@ final class TuneCommand implements Callable<Integer>
         description = "ΔAcc against the learning rate, .png or .svg (default ${DEFAULT-VALUE})")
     Path plot;
 
-    @Option(names = "--holdout", paramLabel = "SHARE", defaultValue = "0.5", converter = Values.Share.class,
+    private static final double DEFAULT_HOLDOUT = 0.5;
+
+    // (no picocli default: a --holdout given beside --folds is refused rather than silently ignored)
+    @Option(names = "--holdout", paramLabel = "SHARE", converter = Values.Share.class,
         description = "share of the samples held out to report on, stratified by class, in (0, 1); the rest select "
-            + "the setting (default ${DEFAULT-VALUE})")
-    double holdout;
+            + "the setting (default " + DEFAULT_HOLDOUT + ")")
+    Double holdout;
 
     @Option(names = "--folds", paramLabel = "K", converter = Values.Folds.class,
         description = "k-fold cross-validation instead of one held-out split: each fold reports on the setting the "
-            + "other K-1 select, K >= 2")
+            + "other K-1 select, K >= 2; not with --holdout")
     Integer folds;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", converter = Values.Seed.class,
@@ -116,9 +119,14 @@ final class TuneCommand implements Callable<Integer>
         return 0;
     }
 
-    /** Checks what the sweep will write before it runs: a sweep is too long to lose to a bad path. */
+    /** Checks the options and what the sweep will write before it runs: a sweep is too long to lose to a bad path. */
     void checkOutputs()
     {
+        if (holdout != null && folds != null)
+        {
+            throw new UsageException("--holdout and --folds exclude each other: --holdout SHARE reports on one "
+                + "held-out split, --folds K on every fold");
+        }
         final String name = plot.getFileName() == null ? "" : plot.getFileName().toString().toLowerCase(Locale.ROOT);
         if (!name.endsWith(".png") && !name.endsWith(".svg"))
         {
@@ -149,7 +157,7 @@ final class TuneCommand implements Callable<Integer>
             methods, grid, thresholds, x, y, bar::update);
         bar.finish();
         final HeldOut.Report report = folds != null ? HeldOut.kFold(outcomes, folds, seed)
-            : HeldOut.holdout(outcomes, holdout, seed);
+            : HeldOut.holdout(outcomes, holdout != null ? holdout : DEFAULT_HOLDOUT, seed);
         print(report, out);
         return report;
     }

@@ -223,6 +223,10 @@ class BadInputTest
         {
             add(cases, "usage", "tune --holdout " + share, 2, List.of("--holdout"), tune("--holdout", share));
         }
+        add(cases, "usage", "--steps 65 on the native backend", 2, List.of("--steps 65", "native_shadow"),
+            "predict", "-m", model, "-i", x, "--eta", "0.1", "--steps", "65");
+        add(cases, "usage", "tune --holdout with --folds", 2, List.of("--holdout and --folds exclude each other"),
+            tune("--holdout", "0.3", "--folds", "3"));
         add(cases, "usage", "tune --folds 1", 2, List.of("--folds", "at least 2 folds"), tune("--folds", "1"));
         add(cases, "usage", "tune --folds 5 on 4 samples", 2, List.of("--folds 5 is more than the 4 samples"),
             tune("--folds", "5"));
