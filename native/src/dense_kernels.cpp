@@ -30,8 +30,38 @@ typedef float f32x2 __attribute__((vector_size(8)));
 constexpr int32_t LANES = 16;  // partial sums per dot product: two vectors
 constexpr int32_t ROWS = 4;    // rows per pass over x: each chunk of x is loaded once for four rows
 
+typedef uint16_t u16x8 __attribute__((vector_size(16)));
+typedef uint32_t u32x8 __attribute__((vector_size(32)));
+
 // (by reference: a vector passed by value would change the ABI between the clones)
 REFOCUS_INLINE void load(f32x8& v, const float* p) { std::memcpy(&v, p, sizeof v); }
+
+// Eight weights as floats, from either storage (dense_kernels.h): bf16 is the top half of a float32, so
+// widening is exact: zero-extend to 32 bits, shift into the top half.
+REFOCUS_INLINE void load_w(f32x8& v, const float* p) { load(v, p); }
+REFOCUS_INLINE void load_w(f32x8& v, const uint16_t* p) {
+    u16x8 h;
+    std::memcpy(&h, p, sizeof h);
+    const u32x8 wide = __builtin_convertvector(h, u32x8) << 16;
+    std::memcpy(&v, &wide, sizeof v);
+}
+
+// one weight as a float, for the scalar loops
+REFOCUS_INLINE float widen(float w) { return w; }
+REFOCUS_INLINE float widen(uint16_t w) {
+    const uint32_t bits = (uint32_t)w << 16;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+// a row of weights as floats; a float row copied onto itself is left alone
+REFOCUS_INLINE void copy_widened(float* to, const float* from, int32_t n) {
+    if (to != from) std::memcpy(to, from, sizeof(float) * n);
+}
+REFOCUS_INLINE void copy_widened(float* to, const uint16_t* from, int32_t n) {
+    for (int32_t i = 0; i < n; i++) to[i] = widen(from[i]);
+}
 
 // The sixteen lanes of one dot product, summed as a tree: lanes k and k + 8, then k and k + 4, then
 // k and k + 2, then the last two. The same order for every row.
@@ -43,18 +73,20 @@ REFOCUS_INLINE float sum_lanes(const f32x8& lo, const f32x8& hi) {
 }
 
 // acc += w[0 .. 16) * x[0 .. 16), in two halves
-REFOCUS_INLINE void fma16(f32x8& lo, f32x8& hi, const float* w, const f32x8& x_lo, const f32x8& x_hi) {
+template <class W>
+REFOCUS_INLINE void fma16(f32x8& lo, f32x8& hi, const W* w, const f32x8& x_lo, const f32x8& x_hi) {
     f32x8 t;
-    load(t, w);
+    load_w(t, w);
     lo += t * x_lo;
-    load(t, w + 8);
+    load_w(t, w + 8);
     hi += t * x_hi;
 }
 
 // Four dot products w_r . x at once: eight independent accumulators hide the FMA latency. The last
 // partial chunk is copied into zero-padded buffers, so it takes the same path as the others.
-REFOCUS_INLINE void dot_rows(const float* const* w, const float* x, int32_t n, float* out) {
-    const float *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
+template <class W>
+REFOCUS_INLINE void dot_rows(const W* const* w, const float* x, int32_t n, float* out) {
+    const W *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
     f32x8 lo0 = {}, lo1 = {}, lo2 = {}, lo3 = {}, hi0 = {}, hi1 = {}, hi2 = {}, hi3 = {}, x_lo, x_hi;
     int32_t i = 0;
     for (; i + LANES <= n; i += LANES) {
@@ -66,13 +98,14 @@ REFOCUS_INLINE void dot_rows(const float* const* w, const float* x, int32_t n, f
         fma16(lo3, hi3, w3 + i, x_lo, x_hi);
     }
     if (i < n) {
-        const size_t rest = sizeof(float) * (n - i);
-        float pad_x[LANES] = {}, pad0[LANES] = {}, pad1[LANES] = {}, pad2[LANES] = {}, pad3[LANES] = {};
+        const size_t rest = sizeof(float) * (n - i), rest_w = sizeof(W) * (n - i);
+        float pad_x[LANES] = {};
+        W pad0[LANES] = {}, pad1[LANES] = {}, pad2[LANES] = {}, pad3[LANES] = {};
         std::memcpy(pad_x, x + i, rest);
-        std::memcpy(pad0, w0 + i, rest);
-        std::memcpy(pad1, w1 + i, rest);
-        std::memcpy(pad2, w2 + i, rest);
-        std::memcpy(pad3, w3 + i, rest);
+        std::memcpy(pad0, w0 + i, rest_w);
+        std::memcpy(pad1, w1 + i, rest_w);
+        std::memcpy(pad2, w2 + i, rest_w);
+        std::memcpy(pad3, w3 + i, rest_w);
         load(x_lo, pad_x);
         load(x_hi, pad_x + 8);
         fma16(lo0, hi0, pad0, x_lo, x_hi);
@@ -88,19 +121,20 @@ REFOCUS_INLINE void dot_rows(const float* const* w, const float* x, int32_t n, f
 
 // g += c_0 w_0 + ... + c_{K-1} w_{K-1}, added in that order: exactly one row after the other, but with
 // K rows streaming from memory at once.
-template <int K>
-REFOCUS_INLINE void axpy_rows(float* __restrict g, const float* const* w, const float* c, int32_t len) {
+template <int K, class W>
+REFOCUS_INLINE void axpy_rows(float* __restrict g, const W* const* w, const float* c, int32_t len) {
     for (int32_t i = 0; i < len; i++) {
         float acc = g[i];
-        for (int32_t r = 0; r < K; r++) acc += c[r] * w[r][i];
+        for (int32_t r = 0; r < K; r++) acc += c[r] * widen(w[r][i]);
         g[i] = acc;
     }
 }
 
 // ---------------------------------------------------------------------------------------------------
-// the kernels, once; each variant below compiles them for its ISA
+// the kernels, once for both weight storages; each variant below compiles them for its ISA
 
-REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const float* w, const float* b, int32_t n,
+template <class W>
+REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const W* w, const float* b, int32_t n,
                                         int32_t in, int32_t out) {
     // Rows go in groups of about 16 KiB that stay in L1 next to a sample's x while every sample passes over
     // them, so W comes from memory once per call (32 KiB groups spill a 32 KiB L1 once x joins them: 10 %
@@ -113,7 +147,7 @@ REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const float* w
             float* ys = y + (size_t)s * out;
             for (int32_t o = o0; o < o1; o += ROWS) {
                 // past the last row, repeat it and drop the result: every row takes the same path
-                const float* row[ROWS];
+                const W* row[ROWS];
                 for (int32_t r = 0; r < ROWS; r++) row[r] = w + (size_t)std::min(o + r, out - 1) * in;
                 float dots[ROWS];
                 dot_rows(row, xs, in, dots);
@@ -123,7 +157,8 @@ REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const float* w
     }
 }
 
-REFOCUS_INLINE void matmul_backward_body(float* g, const float* d, const float* w, int32_t n, int32_t in, int32_t out) {
+template <class W>
+REFOCUS_INLINE void matmul_backward_body(float* g, const float* d, const W* w, int32_t n, int32_t in, int32_t out) {
     // Column blocks small enough that the partial sums of the whole batch stay in cache while W streams
     // past once; rows in groups that stay in cache while every sample takes its non-zero ones, four at a
     // time. Each g[s][i] still adds its rows in row order, so neither grouping changes a bit.
@@ -137,7 +172,7 @@ REFOCUS_INLINE void matmul_backward_body(float* g, const float* d, const float* 
             for (int32_t s = 0; s < n; s++) {
                 const float* ds = d + (size_t)s * out;
                 float* gs = g + (size_t)s * in + c0;
-                const float* rows[4];
+                const W* rows[4];
                 float c[4];
                 int32_t k = 0;
                 for (int32_t o = o0; o < o1; o++) {
@@ -157,52 +192,66 @@ REFOCUS_INLINE void matmul_backward_body(float* g, const float* d, const float* 
     }
 }
 
-REFOCUS_INLINE void sgd_rank1_body(float* dst, const float* src, const float* u, float eta, const float* a,
+template <class W>
+REFOCUS_INLINE void sgd_rank1_body(float* dst, const W* src, const float* u, float eta, const float* a,
                                    int32_t out, int32_t in) {
     for (int32_t o = 0; o < out; o++) {
         const float c = eta * u[o];
         float* to = dst + (size_t)o * in;
-        const float* from = src + (size_t)o * in;
+        const W* from = src + (size_t)o * in;
         if (c == 0.0f) {
-            if (to != from) std::memcpy(to, from, sizeof(float) * in);
+            copy_widened(to, from, in);
             continue;
         }
-        for (int32_t i = 0; i < in; i++) to[i] = from[i] - c * a[i];
+        for (int32_t i = 0; i < in; i++) to[i] = widen(from[i]) - c * a[i];
     }
 }
 
 // ---------------------------------------------------------------------------------------------------
 // the variants, and the table that dispatches to one of them
 
-#define REFOCUS_VARIANT(suffix, target)                                                                     \
-    target void matmul_forward_##suffix(float* y, const float* x, const float* w, const float* b, int32_t n, \
+#define REFOCUS_VARIANT_FOR(suffix, target, W)                                                              \
+    target void matmul_forward_##suffix(float* y, const float* x, const W* w, const float* b, int32_t n,     \
                                         int32_t in, int32_t out) {                                          \
         matmul_forward_body(y, x, w, b, n, in, out);                                                        \
     }                                                                                                       \
-    target void matmul_backward_##suffix(float* g, const float* d, const float* w, int32_t n, int32_t in,    \
+    target void matmul_backward_##suffix(float* g, const float* d, const W* w, int32_t n, int32_t in,        \
                                          int32_t out) {                                                     \
         matmul_backward_body(g, d, w, n, in, out);                                                          \
     }                                                                                                       \
-    target void sgd_rank1_##suffix(float* dst, const float* src, const float* u, float eta, const float* a,  \
+    target void sgd_rank1_##suffix(float* dst, const W* src, const float* u, float eta, const float* a,      \
                                    int32_t out, int32_t in) {                                               \
         sgd_rank1_body(dst, src, u, eta, a, out, in);                                                       \
     }
+// (overloads by weight type: the float32 and the bf16 kernels of one variant share its name)
+#define REFOCUS_VARIANT(suffix, target)            \
+    REFOCUS_VARIANT_FOR(suffix, target, float)     \
+    REFOCUS_VARIANT_FOR(suffix, target, uint16_t)
 
 REFOCUS_VARIANT(v4, REFOCUS_TARGET("x86-64-v4"))
 REFOCUS_VARIANT(v3, REFOCUS_TARGET("x86-64-v3"))
 REFOCUS_VARIANT(baseline, )
 
-struct Kernels {
-    const char* name;
-    decltype(&refocus::matmul_forward) matmul_forward;
-    decltype(&refocus::matmul_backward) matmul_backward;
-    decltype(&refocus::sgd_rank1) sgd_rank1;
+// one variant's kernels for one weight storage
+template <class W>
+struct KernelsFor {
+    void (*matmul_forward)(float*, const float*, const W*, const float*, int32_t, int32_t, int32_t);
+    void (*matmul_backward)(float*, const float*, const W*, int32_t, int32_t, int32_t);
+    void (*sgd_rank1)(float*, const W*, const float*, float, const float*, int32_t, int32_t);
 };
 
+struct Kernels {
+    const char* name;
+    KernelsFor<float> f32;
+    KernelsFor<uint16_t> bf16;
+};
+
+// (each initializer picks the overload of its pointer's weight type)
+#define REFOCUS_KERNELS(suffix) {matmul_forward_##suffix, matmul_backward_##suffix, sgd_rank1_##suffix}
 const Kernels VARIANTS[N_KERNEL_VARIANTS] = {
-    {"x86-64-v4 (AVX-512)", matmul_forward_v4, matmul_backward_v4, sgd_rank1_v4},
-    {"x86-64-v3 (AVX2+FMA)", matmul_forward_v3, matmul_backward_v3, sgd_rank1_v3},
-    {"x86-64 baseline", matmul_forward_baseline, matmul_backward_baseline, sgd_rank1_baseline},
+    {"x86-64-v4 (AVX-512)", REFOCUS_KERNELS(v4), REFOCUS_KERNELS(v4)},
+    {"x86-64-v3 (AVX2+FMA)", REFOCUS_KERNELS(v3), REFOCUS_KERNELS(v3)},
+    {"x86-64 baseline", REFOCUS_KERNELS(baseline), REFOCUS_KERNELS(baseline)},
 };
 
 // The best variant the CPU runs, chosen when the library loads: target_clones' choice.
@@ -236,16 +285,30 @@ bool use_kernel_variant(KernelVariant variant) {
 
 void matmul_forward(float* y, const float* x, const float* w, const float* b, int32_t n, int32_t in,
                     int32_t out) {
-    active->matmul_forward(y, x, w, b, n, in, out);
+    active->f32.matmul_forward(y, x, w, b, n, in, out);
+}
+
+void matmul_forward(float* y, const float* x, const uint16_t* w, const float* b, int32_t n, int32_t in,
+                    int32_t out) {
+    active->bf16.matmul_forward(y, x, w, b, n, in, out);
 }
 
 void matmul_backward(float* g, const float* d, const float* w, int32_t n, int32_t in, int32_t out) {
-    active->matmul_backward(g, d, w, n, in, out);
+    active->f32.matmul_backward(g, d, w, n, in, out);
+}
+
+void matmul_backward(float* g, const float* d, const uint16_t* w, int32_t n, int32_t in, int32_t out) {
+    active->bf16.matmul_backward(g, d, w, n, in, out);
 }
 
 void sgd_rank1(float* dst, const float* src, const float* u, float eta, const float* a, int32_t out,
                int32_t in) {
-    active->sgd_rank1(dst, src, u, eta, a, out, in);
+    active->f32.sgd_rank1(dst, src, u, eta, a, out, in);
+}
+
+void sgd_rank1(float* dst, const uint16_t* src, const float* u, float eta, const float* a, int32_t out,
+               int32_t in) {
+    active->bf16.sgd_rank1(dst, src, u, eta, a, out, in);
 }
 
 }  // namespace refocus
