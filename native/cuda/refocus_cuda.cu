@@ -648,6 +648,7 @@ int32_t refocus_cuda_weights_upload(int32_t device, const refocus_dense_config* 
     if (out == nullptr) return REFOCUS_ERROR_ARGUMENT;
     *out = nullptr;
     if (cfg == nullptr || cfg->params == nullptr || !valid(cfg) || device < 0) return REFOCUS_ERROR_ARGUMENT;
+    if (cfg->weight_format != REFOCUS_WEIGHTS_F32) return REFOCUS_ERROR_ARGUMENT;  // bf16: the caller widens (cuda.h)
     const int32_t count = refocus_cuda_device_count();
     if (count < 0) return count;
     if (device >= count) return REFOCUS_ERROR_ARGUMENT;
@@ -670,7 +671,7 @@ int32_t refocus_cuda_weights_upload(int32_t device, const refocus_dense_config* 
             cudaCheck(cudaSetDevice(device));
             cudaCheck(cudaMalloc(reinterpret_cast<void**>(&weights->block), a.used));
             cudaCheck(cudaMemset(weights->block, 0, a.used));
-            const float* p = cfg->params;
+            const float* p = static_cast<const float*>(cfg->params);
             for (int32_t l = 0; l < n_layers; l++) {
                 const size_t in = (size_t)cfg->sizes[l], out_size = (size_t)cfg->sizes[l + 1];
                 float* w = at<float>(weights->block, w_at[l]);

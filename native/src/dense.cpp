@@ -34,16 +34,48 @@
 
 namespace {
 
+// A weight matrix in either storage (dense.h): the shared block's may be bf16, a shadow's is always float32,
+// so the kernels are chosen per matrix, at each call.
+struct Weights {
+    const void* data;
+    bool bf16;
+};
+
 struct Layer {
     int32_t in, out, activation;
     bool adapts_weight;         // the bias adapts in every layer from the first adapted one on
-    const float* weight;        // in the shared parameter block
+    Weights weight;             // in the shared parameter block
     const float* bias;
     float* shadow_weight;       // SHADOW mode: theta' of the layer (NULL when the tensor does not adapt)
     float* shadow_bias;
-    const float* weight_now;    // what the next pass reads: the shared tensor or its shadow
+    Weights weight_now;         // what the next pass reads: the shared tensor or its shadow
     const float* bias_now;
 };
+
+// the kernels of dense_kernels.h for a matrix in either storage
+void matmul_forward(float* y, const float* x, Weights w, const float* b, int32_t n, int32_t in, int32_t out) {
+    if (w.bf16) {
+        refocus::matmul_forward(y, x, static_cast<const uint16_t*>(w.data), b, n, in, out);
+    } else {
+        refocus::matmul_forward(y, x, static_cast<const float*>(w.data), b, n, in, out);
+    }
+}
+
+void matmul_backward(float* g, const float* d, Weights w, int32_t n, int32_t in, int32_t out) {
+    if (w.bf16) {
+        refocus::matmul_backward(g, d, static_cast<const uint16_t*>(w.data), n, in, out);
+    } else {
+        refocus::matmul_backward(g, d, static_cast<const float*>(w.data), n, in, out);
+    }
+}
+
+void sgd_rank1(float* dst, Weights src, const float* u, float eta, const float* a, int32_t out, int32_t in) {
+    if (src.bf16) {
+        refocus::sgd_rank1(dst, static_cast<const uint16_t*>(src.data), u, eta, a, out, in);
+    } else {
+        refocus::sgd_rank1(dst, static_cast<const float*>(src.data), u, eta, a, out, in);
+    }
+}
 
 }  // namespace
 
@@ -258,7 +290,7 @@ void plain_forward(refocus_dense* ctx, int32_t n) {
         const Layer& layer = ctx->layers[l];
         float* pre = l >= ctx->first ? pre_rows(ctx, 0, l + 1, 0) : nullptr;
         float* h = l == ctx->first ? ctx->first_pre : pre != nullptr ? pre : ctx->plain[l + 1];
-        refocus::matmul_forward(h, ctx->plain[l], layer.weight, layer.bias, n, layer.in, layer.out);
+        matmul_forward(h, ctx->plain[l], layer.weight, layer.bias, n, layer.in, layer.out);
         if (l == ctx->first && pre != nullptr) std::memcpy(pre, h, sizeof(float) * n * layer.out);
         activate_all(ctx->plain[l + 1], h, (size_t)n * layer.out, layer.activation);
     }
@@ -319,8 +351,7 @@ void forward_adapted(refocus_dense* ctx, int32_t k, int32_t j0, int32_t m, float
             continue;
         }
         float* h = pre != nullptr ? pre : y;
-        refocus::matmul_forward(h, layer_input(ctx, k, l, j0), layer.weight_now, layer.bias_now, m, layer.in,
-                                layer.out);
+        matmul_forward(h, layer_input(ctx, k, l, j0), layer.weight_now, layer.bias_now, m, layer.in, layer.out);
         for (int32_t j = j0; implicit(ctx) && j < j0 + m; j++) {
             forward_terms(ctx, l, k, j, eta, act_rows(ctx, k, l, j), h + (size_t)(j - j0) * layer.out);
         }
@@ -356,8 +387,8 @@ void backward(refocus_dense* ctx, int32_t k, int32_t j0, int32_t m, float eta) {
     }
     for (int32_t l = top; l > ctx->first; l--) {
         const Layer& layer = ctx->layers[l];
-        refocus::matmul_backward(grad_rows(ctx, k, l - 1, j0), grad_rows(ctx, k, l, j0), layer.weight_now, m,
-                                 layer.in, layer.out);
+        matmul_backward(grad_rows(ctx, k, l - 1, j0), grad_rows(ctx, k, l, j0), layer.weight_now, m, layer.in,
+                        layer.out);
         for (int32_t j = j0; j < j0 + m; j++) {
             float* g = grad_rows(ctx, k, l - 1, j);
             if (implicit(ctx) && layer.adapts_weight) backward_terms(ctx, l, k, j, eta, grad_rows(ctx, k, l, j), g);
@@ -402,9 +433,8 @@ void sgd_to_shadow(refocus_dense* ctx, int32_t k, int32_t j, float eta) {
         for (int32_t o = 0; o < layer.out; o++) layer.shadow_bias[o] = layer.bias_now[o] - eta * u[o];
         layer.bias_now = layer.shadow_bias;
         if (layer.adapts_weight) {
-            refocus::sgd_rank1(layer.shadow_weight, layer.weight_now, u, eta, layer_input(ctx, k, l, j), layer.out,
-                               layer.in);
-            layer.weight_now = layer.shadow_weight;
+            sgd_rank1(layer.shadow_weight, layer.weight_now, u, eta, layer_input(ctx, k, l, j), layer.out, layer.in);
+            layer.weight_now = Weights{layer.shadow_weight, false};
         }
     }
 }
@@ -478,7 +508,14 @@ bool valid_config(const refocus_dense_config* cfg) {
            && (cfg->biases_only == 0 || cfg->biases_only == 1)
            && (cfg->mode == REFOCUS_MODE_SHADOW
                || (cfg->mode == REFOCUS_MODE_IMPLICIT && cfg->steps <= REFOCUS_MAX_IMPLICIT_STEPS))
-           && cfg->max_batch >= 1;
+           && cfg->max_batch >= 1
+           && (cfg->weight_format == REFOCUS_WEIGHTS_F32 || cfg->weight_format == REFOCUS_WEIGHTS_BF16);
+}
+
+// the bytes of a weight matrix of `count` values in the block, padded to the 4-byte boundary its bias starts on
+// (dense.h); the caller checked that the arithmetic does not overflow
+size_t weight_bytes(size_t count, bool bf16) {
+    return bf16 ? (count * sizeof(uint16_t) + 3) & ~(size_t)3 : count * sizeof(float);
 }
 
 // A bump allocator over the workspace, with checked size arithmetic. Without a base it only measures,
@@ -512,9 +549,10 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
     const int32_t* sizes = cfg->sizes;
     const size_t batch = (size_t)cfg->max_batch;
     const bool shadow = cfg->mode == REFOCUS_MODE_SHADOW;
+    const bool bf16 = cfg->weight_format == REFOCUS_WEIGHTS_BF16;
 
     // per sample: the plain pass's inputs of layers 0 .. f and its logits; one step's slot, layers f+1 .. L
-    size_t plain_floats = sizes[layers], slot_floats = 0, pre_floats = 0, shadow_floats = 0, param_floats = 0;
+    size_t plain_floats = sizes[layers], slot_floats = 0, pre_floats = 0, shadow_floats = 0, param_bytes = 0;
     for (int32_t l = 0; l <= layers; l++) {
         if (l <= f) plain_floats = a.add(plain_floats, (size_t)sizes[l]);
         if (l > f) slot_floats = a.add(slot_floats, (size_t)sizes[l]);
@@ -522,7 +560,9 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
     }
     for (int32_t l = 0; l < layers; l++) {
         const size_t w = a.mul((size_t)sizes[l], (size_t)sizes[l + 1]);
-        param_floats = a.add(param_floats, a.add(w, (size_t)sizes[l + 1]));  // the block must be addressable
+        // the block must be addressable
+        const size_t w_bytes = a.add(a.mul(w, bf16 ? sizeof(uint16_t) : sizeof(float)), 3);
+        param_bytes = a.add(param_bytes, a.add(w_bytes, a.mul((size_t)sizes[l + 1], sizeof(float))));
         if (shadow && l >= f) {
             shadow_floats = a.add(shadow_floats, a.add(cfg->biases_only ? 0 : w, (size_t)sizes[l + 1]));
         }
@@ -567,7 +607,7 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
         ctx->candidates = candidates;
     }
     ctx->layers = layer_table;
-    const float* p = cfg->params;
+    const char* p = static_cast<const char*>(cfg->params);
     for (int32_t l = 0; l < layers; l++) {
         Layer& layer = layer_table[l];
         layer = Layer{};
@@ -575,10 +615,10 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
         layer.out = sizes[l + 1];
         layer.activation = cfg->activations[l];
         layer.adapts_weight = l >= f && !cfg->biases_only;
-        layer.weight = layer.weight_now = p;
-        p += (size_t)layer.in * layer.out;
-        layer.bias = layer.bias_now = p;
-        p += layer.out;
+        layer.weight = layer.weight_now = Weights{p, bf16};
+        p += weight_bytes((size_t)layer.in * layer.out, bf16);
+        layer.bias = layer.bias_now = reinterpret_cast<const float*>(p);
+        p += sizeof(float) * layer.out;
         if (shadow && l >= f) {
             if (layer.adapts_weight) {
                 layer.shadow_weight = shadow_data;

@@ -29,8 +29,70 @@ typedef float f32x4 __attribute__((vector_size(16)));
 constexpr int32_t LANES = 16;  // partial sums per dot product: two vectors
 constexpr int32_t ROWS = 4;    // rows per pass over x: each chunk of x is loaded once for four rows
 
+typedef uint32_t u32x8 __attribute__((vector_size(32)));
+
 // (by reference: a vector passed by value would change the ABI between the clones)
 REFOCUS_INLINE void load(f32x8& v, const float* p) { std::memcpy(&v, p, sizeof v); }
+
+// Sixteen weights as floats, from either storage (dense_kernels.h), in the lane order each storage loads
+// cheaply. float32: a = w[0 .. 8), b = w[8 .. 16). bf16 is the top half of a float32, so widening is exact:
+// one 32-byte load holds the sixteen in pairs, a shift widens the even ones into a and a mask the odd ones
+// into b (two instructions, where GCC 12 widens eight halves to one 256-bit vector in five: 13 % faster
+// forward passes on Zen 1). The x vector that meets the weights takes the same order (load16), and the
+// partial sums of a dot product go back to the float32 order before they are added (unpermute), so that
+// every lane sums the same products in the same order as the float32 kernel. (matmul_backward keeps
+// GCC's own vectorisation of widen(): the same trick with g permuted both ways was 15 % slower.)
+REFOCUS_INLINE void load_w16(f32x8& a, f32x8& b, const float* w) {
+    load(a, w);
+    load(b, w + 8);
+}
+REFOCUS_INLINE void load_w16(f32x8& a, f32x8& b, const uint16_t* w) {
+    u32x8 pairs;
+    std::memcpy(&pairs, w, sizeof pairs);
+    const u32x8 even = pairs << 16, odd = pairs & 0xFFFF0000u;
+    std::memcpy(&a, &even, sizeof a);
+    std::memcpy(&b, &odd, sizeof b);
+}
+
+// v[0 .. 16) in the lane order of load_w16 for weights of type W (the last argument names the type)
+REFOCUS_INLINE void load16(f32x8& a, f32x8& b, const float* v, const float*) {
+    load(a, v);
+    load(b, v + 8);
+}
+REFOCUS_INLINE void load16(f32x8& a, f32x8& b, const float* v, const uint16_t*) {
+    f32x8 lo, hi;
+    load(lo, v);
+    load(hi, v + 8);
+    a = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
+    b = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15);
+}
+
+// back from the lane order of load_w16 to v[0 .. 8) in lo and v[8 .. 16) in hi
+REFOCUS_INLINE void unpermute(f32x8& lo, f32x8& hi, const f32x8& a, const f32x8& b, const float*) {
+    lo = a;
+    hi = b;
+}
+REFOCUS_INLINE void unpermute(f32x8& lo, f32x8& hi, const f32x8& a, const f32x8& b, const uint16_t*) {
+    lo = __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11);
+    hi = __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15);
+}
+
+// one weight as a float, for the scalar loops
+REFOCUS_INLINE float widen(float w) { return w; }
+REFOCUS_INLINE float widen(uint16_t w) {
+    const uint32_t bits = (uint32_t)w << 16;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+// a row of weights as floats; a float row copied onto itself is left alone
+REFOCUS_INLINE void copy_widened(float* to, const float* from, int32_t n) {
+    if (to != from) std::memcpy(to, from, sizeof(float) * n);
+}
+REFOCUS_INLINE void copy_widened(float* to, const uint16_t* from, int32_t n) {
+    for (int32_t i = 0; i < n; i++) to[i] = widen(from[i]);
+}
 
 // Four dot products' sixteen lanes each, summed as a tree (lanes k and k + 8, then k and k + 4, then k and
 // k + 2, then the last two: the same order for every row) into one vector {sum 0, sum 1, sum 2, sum 3}. The
@@ -50,35 +112,29 @@ REFOCUS_INLINE f32x4 sum_lanes4(const f32x8* lo, const f32x8* hi) {
     return __builtin_shufflevector(h01, h23, 0, 2, 4, 6) + __builtin_shufflevector(h01, h23, 1, 3, 5, 7);
 }
 
-// acc[s][r] += the products of chunk [at, at + 16) of row r and sample s, in two halves: one sample over R
-// rows (its x loaded once, each row's halves read by their FMAs), or two samples over two rows (eight loads,
-// eight FMAs). In the second, every half goes to a register once: GCC would otherwise fold a load into each
-// FMA that uses it, loading each half twice. (Only in the wide variants: the baseline's SSE2 holds an f32x8
-// in two registers, which the asm constraint cannot name.)
-template <int R, int S, bool WIDE>
-REFOCUS_INLINE void fma_chunk(f32x8 (&lo)[S][R], f32x8 (&hi)[S][R], const float* const* w, const float* const* x,
+// acc[s][r] += the products of chunk [at, at + 16) of row r and sample s, in two halves (in the lane order of
+// load_w16 for W): one sample over R rows (its x loaded once, each row's halves read by their FMAs), or two
+// samples over two rows (eight loads, eight FMAs). In the second, every half goes to a register once: GCC would
+// otherwise fold a load into each FMA that uses it, loading each half twice. (Only in the wide variants: the
+// baseline's SSE2 holds an f32x8 in two registers, which the asm constraint cannot name.)
+template <int R, int S, bool WIDE, class W>
+REFOCUS_INLINE void fma_chunk(f32x8 (&lo)[S][R], f32x8 (&hi)[S][R], const W* const* w, const float* const* x,
                               int32_t at) {
     if constexpr (S == 1) {
-        f32x8 x_lo, x_hi, w_half;
-        load(x_lo, x[0] + at);
-        load(x_hi, x[0] + at + 8);
+        f32x8 x_lo, x_hi, w_lo, w_hi;
+        load16(x_lo, x_hi, x[0] + at, w[0]);
         for (int r = 0; r < R; r++) {
-            load(w_half, w[r] + at);
-            lo[0][r] += w_half * x_lo;
-            load(w_half, w[r] + at + 8);
-            hi[0][r] += w_half * x_hi;
+            load_w16(w_lo, w_hi, w[r] + at);
+            lo[0][r] += w_lo * x_lo;
+            hi[0][r] += w_hi * x_hi;
         }
     } else {
         static_assert(R == 2 && S == 2, "one sample over any rows, or two over two");
         f32x8 x0l, x0h, x1l, x1h, w0l, w0h, w1l, w1h;
-        load(x0l, x[0] + at);
-        load(x0h, x[0] + at + 8);
-        load(x1l, x[1] + at);
-        load(x1h, x[1] + at + 8);
-        load(w0l, w[0] + at);
-        load(w0h, w[0] + at + 8);
-        load(w1l, w[1] + at);
-        load(w1h, w[1] + at + 8);
+        load16(x0l, x0h, x[0] + at, w[0]);
+        load16(x1l, x1h, x[1] + at, w[0]);
+        load_w16(w0l, w0h, w[0] + at);
+        load_w16(w1l, w1h, w[1] + at);
         if constexpr (WIDE) {
             __asm__("" : "+x"(x0l), "+x"(x0h), "+x"(x1l), "+x"(x1h));
             __asm__("" : "+x"(w0l), "+x"(w0h), "+x"(w1l), "+x"(w1h));
@@ -95,28 +151,28 @@ REFOCUS_INLINE void fma_chunk(f32x8 (&lo)[S][R], f32x8 (&hi)[S][R], const float*
 }
 
 // The dot products w_r . x_s of R rows and S samples at once, each in sixteen lanes (lo: the first eight of
-// each chunk of sixteen, hi: the last eight), so each (r, s) sums its products in one order whatever R and S:
-// blocking over samples changes which loads serve which products, never a sum. Each chunk of a row is loaded
-// once for S samples, so with S = 2 the loads no longer outnumber the FMAs (bench_kernels, Zen 1, M at batch
-// 64: 26 GFLOP/s with one sample over four rows, 27.5-28.5 with two over two). The last partial chunk is copied
-// into zero-padded buffers, so it takes the same path as the others. out[k] holds sums 4k .. 4k + 3 in
-// sample-major order: (s0, r0), (s0, r1), ...
-template <int R, int S, bool WIDE>
-REFOCUS_INLINE void dot_block(const float* const* w, const float* const* x, int32_t n, f32x4* out) {
+// each chunk of sixteen, hi: the last eight, after unpermute), so each (r, s) sums its products in one order
+// whatever R, S and the weights' storage: blocking over samples changes which loads serve which products, never
+// a sum. Each chunk of a row is loaded once for S samples, so with S = 2 the loads no longer outnumber the FMAs
+// (bench_kernels, Zen 1, M at batch 64: 26 GFLOP/s with one sample over four rows, 27.5-28.5 with two over
+// two). The last partial chunk is copied into zero-padded buffers, so it takes the same path as the others.
+// out[k] holds sums 4k .. 4k + 3 in sample-major order: (s0, r0), (s0, r1), ...
+template <int R, int S, bool WIDE, class W>
+REFOCUS_INLINE void dot_block(const W* const* w, const float* const* x, int32_t n, f32x4* out) {
     f32x8 lo[S][R] = {}, hi[S][R] = {};
     int32_t i = 0;
     for (; i + LANES <= n; i += LANES) fma_chunk<R, S, WIDE>(lo, hi, w, x, i);
     if (i < n) {
-        const size_t rest = sizeof(float) * (n - i);
-        float pad_w[R][LANES] = {}, pad_x[S][LANES] = {};
-        const float* wp[R];
+        W pad_w[R][LANES] = {};
+        float pad_x[S][LANES] = {};
+        const W* wp[R];
         const float* xp[S];
         for (int r = 0; r < R; r++) {
-            std::memcpy(pad_w[r], w[r] + i, rest);
+            std::memcpy(pad_w[r], w[r] + i, sizeof(W) * (n - i));
             wp[r] = pad_w[r];
         }
         for (int s = 0; s < S; s++) {
-            std::memcpy(pad_x[s], x[s] + i, rest);
+            std::memcpy(pad_x[s], x[s] + i, sizeof(float) * (n - i));
             xp[s] = pad_x[s];
         }
         fma_chunk<R, S, WIDE>(lo, hi, wp, xp, 0);
@@ -126,8 +182,7 @@ REFOCUS_INLINE void dot_block(const float* const* w, const float* const* x, int3
     for (int k = 0; k < R * S / 4; k++) {
         f32x8 l4[4], h4[4];
         for (int j = 0; j < 4; j++) {
-            l4[j] = lo[(4 * k + j) / R][(4 * k + j) % R];
-            h4[j] = hi[(4 * k + j) / R][(4 * k + j) % R];
+            unpermute(l4[j], h4[j], lo[(4 * k + j) / R][(4 * k + j) % R], hi[(4 * k + j) / R][(4 * k + j) % R], w[0]);
         }
         out[k] = sum_lanes4(l4, h4);
     }
@@ -135,17 +190,17 @@ REFOCUS_INLINE void dot_block(const float* const* w, const float* const* x, int3
 
 // g += c_0 w_0 + ... + c_{K-1} w_{K-1}, added in that order: exactly one row after the other, but with
 // K rows streaming from memory at once.
-template <int K>
-REFOCUS_INLINE void axpy_rows(float* __restrict g, const float* const* w, const float* c, int32_t len) {
+template <int K, class W>
+REFOCUS_INLINE void axpy_rows(float* __restrict g, const W* const* w, const float* c, int32_t len) {
     for (int32_t i = 0; i < len; i++) {
         float acc = g[i];
-        for (int32_t r = 0; r < K; r++) acc += c[r] * w[r][i];
+        for (int32_t r = 0; r < K; r++) acc += c[r] * widen(w[r][i]);
         g[i] = acc;
     }
 }
 
 // ---------------------------------------------------------------------------------------------------
-// the kernels, once; each variant below compiles them for its ISA
+// the kernels, once for both weight storages; each variant below compiles them for its ISA
 
 // ys[o + r] = sums[r] + b[o + r] for r < R, dropping rows at or past `end`
 template <int R>
@@ -153,8 +208,8 @@ REFOCUS_INLINE void store_rows(float* ys, const float* sums, const float* b, int
     for (int32_t r = 0; r < R && o + r < end; r++) ys[o + r] = sums[r] + b[o + r];
 }
 
-template <bool WIDE>
-REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const float* w, const float* b, int32_t n,
+template <bool WIDE, class W>
+REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const W* w, const float* b, int32_t n,
                                         int32_t in, int32_t out) {
     // Rows go in groups of about 16 KiB that stay in L1 next to the samples' x while every sample passes over
     // them, so W comes from memory once per call (32 KiB groups spill a 32 KiB L1 once x joins them: 10 %
@@ -171,7 +226,7 @@ REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const float* w
             float* y1 = y0 + out;
             for (int32_t o = o0; o < o1; o += ROWS_PER_PAIR) {
                 // past the last row, repeat it and drop the result: every row takes the same path
-                const float* row[ROWS_PER_PAIR] = {w + (size_t)o * in, w + (size_t)std::min(o + 1, out - 1) * in};
+                const W* row[ROWS_PER_PAIR] = {w + (size_t)o * in, w + (size_t)std::min(o + 1, out - 1) * in};
                 f32x4 sums;
                 dot_block<ROWS_PER_PAIR, 2, WIDE>(row, xs, in, &sums);
                 const float pair0[2] = {sums[0], sums[1]}, pair1[2] = {sums[2], sums[3]};
@@ -183,7 +238,7 @@ REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const float* w
             const float* xs = x + (size_t)s * in;
             float* ys = y + (size_t)s * out;
             for (int32_t o = o0; o < o1; o += ROWS) {
-                const float* row[ROWS];
+                const W* row[ROWS];
                 for (int32_t r = 0; r < ROWS; r++) row[r] = w + (size_t)std::min(o + r, out - 1) * in;
                 f32x4 sums;
                 dot_block<ROWS, 1, WIDE>(row, &xs, in, &sums);
@@ -201,7 +256,8 @@ REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const float* w
     }
 }
 
-REFOCUS_INLINE void matmul_backward_body(float* g, const float* d, const float* w, int32_t n, int32_t in, int32_t out) {
+template <class W>
+REFOCUS_INLINE void matmul_backward_body(float* g, const float* d, const W* w, int32_t n, int32_t in, int32_t out) {
     // Column blocks small enough that the partial sums of the whole batch stay in cache while W streams
     // past once; rows in groups that stay in cache while every sample takes its non-zero ones, four at a
     // time. Each g[s][i] still adds its rows in row order, so neither grouping changes a bit.
@@ -215,7 +271,7 @@ REFOCUS_INLINE void matmul_backward_body(float* g, const float* d, const float* 
             for (int32_t s = 0; s < n; s++) {
                 const float* ds = d + (size_t)s * out;
                 float* gs = g + (size_t)s * in + c0;
-                const float* rows[4];
+                const W* rows[4];
                 float c[4];
                 int32_t k = 0;
                 for (int32_t o = o0; o < o1; o++) {
@@ -235,52 +291,66 @@ REFOCUS_INLINE void matmul_backward_body(float* g, const float* d, const float* 
     }
 }
 
-REFOCUS_INLINE void sgd_rank1_body(float* dst, const float* src, const float* u, float eta, const float* a,
+template <class W>
+REFOCUS_INLINE void sgd_rank1_body(float* dst, const W* src, const float* u, float eta, const float* a,
                                    int32_t out, int32_t in) {
     for (int32_t o = 0; o < out; o++) {
         const float c = eta * u[o];
         float* to = dst + (size_t)o * in;
-        const float* from = src + (size_t)o * in;
+        const W* from = src + (size_t)o * in;
         if (c == 0.0f) {
-            if (to != from) std::memcpy(to, from, sizeof(float) * in);
+            copy_widened(to, from, in);
             continue;
         }
-        for (int32_t i = 0; i < in; i++) to[i] = from[i] - c * a[i];
+        for (int32_t i = 0; i < in; i++) to[i] = widen(from[i]) - c * a[i];
     }
 }
 
 // ---------------------------------------------------------------------------------------------------
 // the variants, and the table that dispatches to one of them
 
-#define REFOCUS_VARIANT(suffix, target, wide)                                                                   \
-    target void matmul_forward_##suffix(float* y, const float* x, const float* w, const float* b, int32_t n, \
+#define REFOCUS_VARIANT_FOR(suffix, target, W, wide)                                                            \
+    target void matmul_forward_##suffix(float* y, const float* x, const W* w, const float* b, int32_t n,     \
                                         int32_t in, int32_t out) {                                          \
         matmul_forward_body<wide>(y, x, w, b, n, in, out);                                                      \
     }                                                                                                       \
-    target void matmul_backward_##suffix(float* g, const float* d, const float* w, int32_t n, int32_t in,    \
+    target void matmul_backward_##suffix(float* g, const float* d, const W* w, int32_t n, int32_t in,        \
                                          int32_t out) {                                                     \
         matmul_backward_body(g, d, w, n, in, out);                                                          \
     }                                                                                                       \
-    target void sgd_rank1_##suffix(float* dst, const float* src, const float* u, float eta, const float* a,  \
+    target void sgd_rank1_##suffix(float* dst, const W* src, const float* u, float eta, const float* a,      \
                                    int32_t out, int32_t in) {                                               \
         sgd_rank1_body(dst, src, u, eta, a, out, in);                                                       \
     }
+// (overloads by weight type: the float32 and the bf16 kernels of one variant share its name)
+#define REFOCUS_VARIANT(suffix, target, wide)            \
+    REFOCUS_VARIANT_FOR(suffix, target, float, wide)     \
+    REFOCUS_VARIANT_FOR(suffix, target, uint16_t, wide)
 
 REFOCUS_VARIANT(v4, REFOCUS_TARGET("x86-64-v4"), true)
 REFOCUS_VARIANT(v3, REFOCUS_TARGET("x86-64-v3"), true)
 REFOCUS_VARIANT(baseline, , false)
 
-struct Kernels {
-    const char* name;
-    decltype(&refocus::matmul_forward) matmul_forward;
-    decltype(&refocus::matmul_backward) matmul_backward;
-    decltype(&refocus::sgd_rank1) sgd_rank1;
+// one variant's kernels for one weight storage
+template <class W>
+struct KernelsFor {
+    void (*matmul_forward)(float*, const float*, const W*, const float*, int32_t, int32_t, int32_t);
+    void (*matmul_backward)(float*, const float*, const W*, int32_t, int32_t, int32_t);
+    void (*sgd_rank1)(float*, const W*, const float*, float, const float*, int32_t, int32_t);
 };
 
+struct Kernels {
+    const char* name;
+    KernelsFor<float> f32;
+    KernelsFor<uint16_t> bf16;
+};
+
+// (each initializer picks the overload of its pointer's weight type)
+#define REFOCUS_KERNELS(suffix) {matmul_forward_##suffix, matmul_backward_##suffix, sgd_rank1_##suffix}
 const Kernels VARIANTS[N_KERNEL_VARIANTS] = {
-    {"x86-64-v4 (AVX-512)", matmul_forward_v4, matmul_backward_v4, sgd_rank1_v4},
-    {"x86-64-v3 (AVX2+FMA)", matmul_forward_v3, matmul_backward_v3, sgd_rank1_v3},
-    {"x86-64 baseline", matmul_forward_baseline, matmul_backward_baseline, sgd_rank1_baseline},
+    {"x86-64-v4 (AVX-512)", REFOCUS_KERNELS(v4), REFOCUS_KERNELS(v4)},
+    {"x86-64-v3 (AVX2+FMA)", REFOCUS_KERNELS(v3), REFOCUS_KERNELS(v3)},
+    {"x86-64 baseline", REFOCUS_KERNELS(baseline), REFOCUS_KERNELS(baseline)},
 };
 
 // The best variant the CPU runs, chosen when the library loads: target_clones' choice.
@@ -314,16 +384,30 @@ bool use_kernel_variant(KernelVariant variant) {
 
 void matmul_forward(float* y, const float* x, const float* w, const float* b, int32_t n, int32_t in,
                     int32_t out) {
-    active->matmul_forward(y, x, w, b, n, in, out);
+    active->f32.matmul_forward(y, x, w, b, n, in, out);
+}
+
+void matmul_forward(float* y, const float* x, const uint16_t* w, const float* b, int32_t n, int32_t in,
+                    int32_t out) {
+    active->bf16.matmul_forward(y, x, w, b, n, in, out);
 }
 
 void matmul_backward(float* g, const float* d, const float* w, int32_t n, int32_t in, int32_t out) {
-    active->matmul_backward(g, d, w, n, in, out);
+    active->f32.matmul_backward(g, d, w, n, in, out);
+}
+
+void matmul_backward(float* g, const float* d, const uint16_t* w, int32_t n, int32_t in, int32_t out) {
+    active->bf16.matmul_backward(g, d, w, n, in, out);
 }
 
 void sgd_rank1(float* dst, const float* src, const float* u, float eta, const float* a, int32_t out,
                int32_t in) {
-    active->sgd_rank1(dst, src, u, eta, a, out, in);
+    active->f32.sgd_rank1(dst, src, u, eta, a, out, in);
+}
+
+void sgd_rank1(float* dst, const uint16_t* src, const float* u, float eta, const float* a, int32_t out,
+               int32_t in) {
+    active->bf16.sgd_rank1(dst, src, u, eta, a, out, in);
 }
 
 }  // namespace refocus

@@ -5,6 +5,11 @@
 // indirect call more than a plain one, as GCC's target_clones (an ifunc) would; unlike an ifunc, the choice
 // can be forced, so that the tests run every variant the CPU can execute.
 //
+// Weights come in two storages, each with its own overload: float32, and bfloat16 (uint16_t, the top half
+// of a float32). A bf16 weight is widened exactly to the float32 of the same value, and then everything is
+// computed as for a float32 matrix of those values, in the same order: the bf16 kernel gives the bits the
+// float32 kernel gives on the widened matrix.
+//
 // Every kernel reads each weight once per call, however many samples it serves, and computes each
 // sample's result by the same sequence of operations whatever the batch: batched and single predictions
 // agree to the bit.
@@ -18,14 +23,20 @@ namespace refocus {
 // y[s] = W x[s] + b for n samples; W is [out x in] row-major, x is [n x in], y is [n x out].
 void matmul_forward(float* y, const float* x, const float* w, const float* b, int32_t n, int32_t in,
                     int32_t out);
+void matmul_forward(float* y, const float* x, const uint16_t* w, const float* b, int32_t n, int32_t in,
+                    int32_t out);
 
 // g[s] = W^T d[s] for n samples; d is [n x out], g is [n x in]. Rows of W whose d[s] entry is zero are
 // not read for that sample: the focus classes of the head, the units ReLU switched off.
 void matmul_backward(float* g, const float* d, const float* w, int32_t n, int32_t in, int32_t out);
+void matmul_backward(float* g, const float* d, const uint16_t* w, int32_t n, int32_t in, int32_t out);
 
-// dst = src - eta * u a^T, the SGD step of a rank-one gradient; dst may be src. Rows with eta * u[o] = 0
-// are copied (out of place) or left alone (in place).
+// dst = src - eta * u a^T, the SGD step of a rank-one gradient; dst may be src (float32 only). Rows with
+// eta * u[o] = 0 are copied (out of place, widened from bf16) or left alone (in place). dst is float32
+// either way: a step from bf16 weights writes float32 weights.
 void sgd_rank1(float* dst, const float* src, const float* u, float eta, const float* a, int32_t out,
+               int32_t in);
+void sgd_rank1(float* dst, const uint16_t* src, const float* u, float eta, const float* a, int32_t out,
                int32_t in);
 
 // The variants, best first.

@@ -329,6 +329,10 @@ void test_arguments(Network& net) {
     refocus_dense_config no_params = cfg;
     no_params.params = nullptr;
     CHECK_EQ(refocus_cuda_weights_upload(0, &no_params, &weights), REFOCUS_ERROR_ARGUMENT);
+    refocus_dense_config bf16 = cfg;  // the device holds float32 only: the caller widens a bf16 block (cuda.h)
+    bf16.weight_format = REFOCUS_WEIGHTS_BF16;
+    CHECK_EQ(refocus_cuda_weights_upload(0, &bf16, &weights), REFOCUS_ERROR_ARGUMENT);
+    CHECK(weights == nullptr);
 
     refocus_cuda* ctx = nullptr;
     CHECK_EQ(refocus_cuda_create(nullptr, &cfg, &ctx), REFOCUS_ERROR_ARGUMENT);

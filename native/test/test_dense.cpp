@@ -1,6 +1,6 @@
 // The C ABI of refocus/dense.h and refocus/common.h at its edges: workspace sizes, the caller-owned workspace
 // (exact size, any alignment, nothing written outside it), every invalid configuration, every invalid call, and
-// the fallback of a step that overflows.
+// the fallback of a step that overflows; the bf16 block against the float32 block of its widened values.
 // Whether the predictions are right is the Java tests' business (NativePredictorTest, against the reference).
 #include "check.h"
 #include "refocus/dense.h"
@@ -197,6 +197,8 @@ void test_invalid_configs() {
         int32_t activations[3] = {REFOCUS_ACT_RELU, bad, REFOCUS_ACT_IDENTITY};
         REJECTED(cfg.activations = activations);
     }
+    REJECTED(cfg.weight_format = -1);
+    REJECTED(cfg.weight_format = REFOCUS_WEIGHTS_BF16 + 1);
     REJECTED(cfg.method = REFOCUS_IFO_WEIGHTED - 1);
     REJECTED(cfg.method = REFOCUS_ENTROPY + 1);
     REJECTED(cfg.n_focus = 1);
@@ -426,6 +428,73 @@ void test_fallback() {
     CHECK_EQ(refocus_dense_answers(ctx)[2], REFOCUS_SAMPLE_ADAPTED);
 }
 
+// NET as a bf16 block (dense.h's layout: W_1 and W_2 have odd counts, so their biases follow a padding half),
+// and the float32 block of the same values
+struct Bf16Network {
+    std::vector<uint32_t> words;  // 4-byte aligned, as the block must be
+    std::vector<float> widened;
+
+    Bf16Network() {
+        std::vector<uint16_t> halves;
+        const float* p = NET.params.data();
+        for (int l = 0; l < 3; l++) {
+            const size_t w = (size_t)NET.sizes[l] * NET.sizes[l + 1], b = (size_t)NET.sizes[l + 1];
+            for (size_t i = 0; i < w; i++, p++) {
+                uint32_t bits;
+                std::memcpy(&bits, p, sizeof bits);
+                halves.push_back((uint16_t)(bits >> 16));  // truncated: any bf16 values will do
+                const uint32_t wide = bits & 0xFFFF0000u;
+                widened.push_back(0.0f);
+                std::memcpy(&widened.back(), &wide, sizeof wide);
+            }
+            if (w % 2 == 1) halves.push_back(0xFFFF);  // the padding: a NaN if it were ever read
+            for (size_t i = 0; i < b; i++, p++) {
+                uint32_t bits;
+                std::memcpy(&bits, p, sizeof bits);
+                halves.push_back((uint16_t)(bits & 0xFFFF));  // little-endian: the float's low half first
+                halves.push_back((uint16_t)(bits >> 16));
+                widened.push_back(*p);
+            }
+        }
+        words.resize(halves.size() / 2);
+        std::memcpy(words.data(), halves.data(), sizeof(uint16_t) * halves.size());
+    }
+};
+
+// The bf16 block predicts, bit for bit, what the float32 block of its widened values predicts: implicit and
+// shadow mode (where the adapted layers' shadow is float32 and the others stay bf16), all layers or the last.
+void test_bf16_block() {
+    const Bf16Network net;
+    for (int32_t mode : {REFOCUS_MODE_IMPLICIT, REFOCUS_MODE_SHADOW}) {
+        for (int32_t first : {0, 2}) {
+            refocus_dense_config f32 = NET.config(), bf16 = NET.config();
+            f32.params = net.widened.data();
+            bf16.params = net.words.data();
+            bf16.weight_format = REFOCUS_WEIGHTS_BF16;
+            f32.mode = bf16.mode = mode;
+            f32.first_adapted_layer = bf16.first_adapted_layer = first;
+            const size_t size = refocus_dense_workspace_size(&bf16);
+            CHECK_EQ(size, refocus_dense_workspace_size(&f32));  // the block is not in the workspace
+            std::vector<unsigned char> ws_f32(size), ws_bf16(size);
+            refocus_dense* a = refocus_dense_init_static(ws_f32.data(), size, &f32);
+            refocus_dense* b = refocus_dense_init_static(ws_bf16.data(), size, &bf16);
+            if (!CHECK(a != nullptr && b != nullptr)) continue;
+            fill_inputs(a, 4);
+            fill_inputs(b, 4);
+            const int32_t adapted = refocus_dense_predict(a, 4, 0.5f, 1.0f);
+            CHECK_EQ(adapted, 4);
+            CHECK_EQ(refocus_dense_predict(b, 4, 0.5f, 1.0f), adapted);
+            const size_t classes = (size_t)NET.sizes[3];
+            CHECK(std::memcmp(refocus_dense_logits(a), refocus_dense_logits(b), sizeof(float) * 4 * classes) == 0);
+            CHECK(std::memcmp(refocus_dense_answers(a), refocus_dense_answers(b), sizeof(int32_t) * 4 * 3) == 0);
+            CHECK(std::memcmp(refocus_dense_margins(a), refocus_dense_margins(b), sizeof(float) * 4) == 0);
+            // the adapted logits differ from the plain ones: the steps did run on the bf16 weights
+            CHECK_EQ(refocus_dense_forward(b, 1), 0);
+            CHECK(std::memcmp(refocus_dense_logits(a), refocus_dense_logits(b), sizeof(float) * classes) != 0);
+        }
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -449,5 +518,6 @@ int main() {
     test_activations_keep_nan();
     test_pre_activation_rows();
     test_fallback();
+    test_bf16_block();
     return check_summary("dense");
 }

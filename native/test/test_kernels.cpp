@@ -4,6 +4,9 @@
 // Also their promises: a batch gives each sample the bits n single calls give it, matmul_backward skips the
 // rows whose coefficient is zero, sgd_rank1 in place equals out of place, nothing is written past an output.
 //
+// The bf16 overloads are held to the float32 kernels of the same variant on the widened weights: the same
+// bits, since they must compute the same sums in the same order (dense_kernels.h).
+//
 // usage: test_kernels x86-64-v4 | x86-64-v3 | baseline. Exits with 77 (ctest: skipped) when the CPU cannot
 // execute that variant.
 #include "check.h"
@@ -206,6 +209,72 @@ void test_sgd_rank1_zero_rows(Random& random) {
     }
 }
 
+// bf16 weights: the top halves of random floats, a NaN among them; and their exact float32 widening
+std::vector<uint16_t> bf16_weights(Random& random, size_t count) {
+    std::vector<uint16_t> w(count);
+    for (uint16_t& e : w) {
+        const float f = random.next();
+        uint32_t bits;
+        std::memcpy(&bits, &f, sizeof bits);
+        e = (uint16_t)(bits >> 16);
+    }
+    return w;
+}
+
+std::vector<float> widened(const std::vector<uint16_t>& w) {
+    std::vector<float> f(w.size());
+    for (size_t i = 0; i < w.size(); i++) {
+        const uint32_t bits = (uint32_t)w[i] << 16;
+        std::memcpy(&f[i], &bits, sizeof bits);
+    }
+    return f;
+}
+
+// The three bf16 kernels give, bit for bit, what the float32 ones give on the widened matrix: batch and
+// single, rows skipped by matmul_backward (NaN there), rows copied by sgd_rank1 (eta u[o] = 0).
+void test_bf16(Random& random, int n, int in, int out) {
+    std::vector<uint16_t> w16 = bf16_weights(random, (size_t)in * out);
+    const std::vector<float> x = random.vector((size_t)n * in), b = random.vector(out), a = random.vector(in);
+    std::vector<float> d = random.vector((size_t)n * out), u = random.vector(out);
+    for (int o = 1; o < out; o += 2) {
+        for (int s = 0; s < n; s++) d[(size_t)s * out + o] = 0.0f;
+        for (int i = 0; i < in; i++) w16[(size_t)o * in + i] = 0x7fc0;  // a quiet NaN: never read
+        u[o] = 0.0f;  // copied, NaN and all
+    }
+    const std::vector<float> w = widened(w16);
+    const float eta = 0.75f;
+
+    std::vector<float> y16 = output((size_t)n * out), y32 = output((size_t)n * out), one = output(out);
+    for (int o = 1; o < out; o += 2) {
+        for (int i = 0; i < in; i++) w16[(size_t)o * in + i] = (uint16_t)(0x3f80 + i % 7);  // finite for the forward
+    }
+    const std::vector<float> w_finite = widened(w16);
+    matmul_forward(y16.data(), x.data(), w16.data(), b.data(), n, in, out);
+    matmul_forward(y32.data(), x.data(), w_finite.data(), b.data(), n, in, out);
+    matmul_forward(one.data(), x.data() + (size_t)(n - 1) * in, w16.data(), b.data(), 1, in, out);
+    if (!CHECK(same_bits(y16.data(), y32.data(), (size_t)n * out) && guard_intact(y16))
+        || !CHECK(same_bits(one.data(), y16.data() + (size_t)(n - 1) * out, out))) {
+        std::fprintf(stderr, "  bf16 matmul_forward n=%d in=%d out=%d\n", n, in, out);
+    }
+    for (int o = 1; o < out; o += 2) {
+        for (int i = 0; i < in; i++) w16[(size_t)o * in + i] = 0x7fc0;
+    }
+
+    std::vector<float> g16 = output((size_t)n * in), g32 = output((size_t)n * in);
+    matmul_backward(g16.data(), d.data(), w16.data(), n, in, out);
+    matmul_backward(g32.data(), d.data(), w.data(), n, in, out);
+    if (!CHECK(same_bits(g16.data(), g32.data(), (size_t)n * in) && guard_intact(g16))) {
+        std::fprintf(stderr, "  bf16 matmul_backward n=%d in=%d out=%d\n", n, in, out);
+    }
+
+    std::vector<float> s16 = output((size_t)in * out), s32 = output((size_t)in * out);
+    sgd_rank1(s16.data(), w16.data(), u.data(), eta, a.data(), out, in);
+    sgd_rank1(s32.data(), w.data(), u.data(), eta, a.data(), out, in);
+    if (!CHECK(same_bits(s16.data(), s32.data(), (size_t)in * out) && guard_intact(s16))) {
+        std::fprintf(stderr, "  bf16 sgd_rank1 in=%d out=%d\n", in, out);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -241,6 +310,7 @@ int main(int argc, char** argv) {
                 test_matmul_backward(random, n, in, out);
             }
             test_sgd_rank1(random, in, out);
+            test_bf16(random, 3, in, out);
         }
     }
     // the loops' blocking: several row groups in matmul_forward (in = 300: 12 rows, the last group 10) and
@@ -250,5 +320,7 @@ int main(int argc, char** argv) {
     test_matmul_backward(random, 7, 5000, 37);
     test_sgd_rank1(random, 300, 70);
     test_sgd_rank1_zero_rows(random);
+    test_bf16(random, 3, 300, 70);
+    test_bf16(random, 7, 5000, 37);
     return check_summary(kernel_variant_name(v));
 }

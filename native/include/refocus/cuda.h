@@ -54,8 +54,10 @@ REFOCUS_API int32_t refocus_cuda_device_count(void);
 
 /*! refocus_cuda_weights_upload() :
  *  Copies the parameter block of `cfg` (cfg->params, laid out as dense.h says) to `device`. Only the sizes and
- *  the parameters of `cfg` are read; contexts built on the weights must use the same sizes.
- *  @return : 0 and *out set, or REFOCUS_ERROR_ARGUMENT for an invalid configuration or device index,
+ *  the parameters of `cfg` are read; contexts built on the weights must use the same sizes. The block must be
+ *  REFOCUS_WEIGHTS_F32: the CUDA step has no bf16 kernels, so a bf16 network is uploaded as the float32 block of
+ *  its widened values (the same network, at twice the device memory); a context's cfg->weight_format is ignored.
+ *  @return : 0 and *out set, or REFOCUS_ERROR_ARGUMENT for an invalid configuration, a bf16 block or a device index,
  *            REFOCUS_ERROR_CUDA if the device or its memory fails (*out is then NULL). */
 REFOCUS_API int32_t refocus_cuda_weights_upload(int32_t device, const refocus_dense_config* cfg,
                                                 refocus_cuda_weights** out);

@@ -2,8 +2,18 @@
  * The fused refocus step for dense networks on the CPU.
  *
  * A dense network is a chain of layers h_l = W_l a_l + b_l, a_{l+1} = act_l(h_l), with a_0 the input and
- * a_L the logits. Its parameters live in one contiguous, read-only float block that any number of
- * contexts share: W_0 ([sizes[1] x sizes[0]] row-major, PyTorch's [out, in]), b_0 ([sizes[1]]), W_1, b_1, ...
+ * a_L the logits. Its parameters live in one contiguous, read-only block that any number of contexts share,
+ * in one of two formats (refocus_dense_config.weight_format):
+ *   - REFOCUS_WEIGHTS_F32 (the default): floats W_0 ([sizes[1] x sizes[0]] row-major, PyTorch's [out, in]),
+ *     b_0 ([sizes[1]]), W_1, b_1, ...
+ *   - REFOCUS_WEIGHTS_BF16: per layer, W_l as sizes[l+1] * sizes[l] bfloat16 values (uint16_t, the top half of
+ *     a float32: sign, 8 exponent bits, 7 mantissa bits), same order; then, when that count is odd, one uint16_t
+ *     of padding, so that b_l starts on a 4-byte boundary; then b_l as sizes[l+1] floats; then layer l+1. The
+ *     block starts 4-byte aligned. The network it describes is the one whose weights are the widened bf16
+ *     values: every computation is float32, and the step gives what it gives on a float32 block of those
+ *     values. It halves the weight bytes each pass reads (memory-bound models run faster). In
+ *     REFOCUS_MODE_SHADOW, theta' is written as float32, so a pass reads float32 shadow weights for the layers
+ *     that adapted and bf16 for the others.
  *
  * refocus_dense_predict() runs, for every sample of a batch: the plain forward pass (keeping the activations
  * it needs), the focus head (refocus/focus_head.h), and for an uncertain sample T steps of loss gradient,
@@ -68,6 +78,10 @@ extern "C" {
  * shadow mode on both, either way. A configuration with more steps in implicit mode is invalid: use shadow mode. */
 #define REFOCUS_MAX_IMPLICIT_STEPS 64
 
+/* The format of the parameter block (see the top of this file). */
+#define REFOCUS_WEIGHTS_F32  0
+#define REFOCUS_WEIGHTS_BF16 1
+
 /* What happened to a sample: the third int of its row of refocus_dense_answers(). */
 #define REFOCUS_SAMPLE_CERTAIN   0  /* margin >= threshold: the plain pass's answer and logits */
 #define REFOCUS_SAMPLE_ADAPTED   1  /* uncertain: the answer and logits after the T steps */
@@ -78,7 +92,8 @@ typedef struct refocus_dense_config_s {
     int32_t n_layers;             /* L >= 1 */
     const int32_t* sizes;         /* L + 1 sizes, each >= 1: the input size, then each layer's output size */
     const int32_t* activations;   /* L REFOCUS_ACT_* codes */
-    const float* params;          /* the shared parameter block; must outlive every context built on it */
+    const void* params;           /* the shared parameter block, in weight_format; must outlive every context built
+                                     on it */
     int32_t method;               /* a loss method, 0 <= method < REFOCUS_METHOD_COUNT (common.h) */
     int32_t n_focus;              /* 2 <= n_focus < number of candidates (classes when there are none) */
     int32_t steps;                /* T >= 1; at most REFOCUS_MAX_IMPLICIT_STEPS in REFOCUS_MODE_IMPLICIT */
@@ -89,6 +104,7 @@ typedef struct refocus_dense_config_s {
     int32_t n_candidates;
     int32_t mode;                 /* REFOCUS_MODE_IMPLICIT or REFOCUS_MODE_SHADOW */
     int32_t max_batch;            /* the most samples one call predicts, >= 1 */
+    int32_t weight_format;        /* REFOCUS_WEIGHTS_F32 (0: a zeroed config's) or REFOCUS_WEIGHTS_BF16 */
 } refocus_dense_config;
 
 typedef struct refocus_dense_s refocus_dense;  /* opaque; lives in the caller's workspace */

@@ -2,7 +2,7 @@ package dev.refocus;
 
 import dev.refocus.internal.DenseNetworkAccess;
 import dev.refocus.internal.formats.SafetensorsFile;
-import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,13 +25,23 @@ import static dev.refocus.internal.NativeMemory.owned;
 
 /**
  * A dense network: layers {@code a[l+1] = act_l(W_l a[l] + b_l)}, the last layer's output being the logits.
- * Weights are float32 in PyTorch's layout {@code [out, in]}, row-major. Immutable and thread-safe: one
- * network is shared by every predictor built on it.
+ * Weights are in PyTorch's layout {@code [out, in]}, row-major. Immutable and thread-safe: one network is shared by
+ * every predictor built on it.
  *
  * <p>The parameters are held once, off the Java heap, in one direct buffer that the native backends read in place
  * and that {@link #weight} and {@link #bias} view read-only: a network costs its parameter bytes (plus a few
  * objects), counted in the JVM's {@code direct} buffer pool and limited by {@code -XX:MaxDirectMemorySize} (by
  * default the maximum heap size). A network holds at most {@link #MAX_PARAMETERS} parameters (2 GiB).
+ *
+ * <h2>Weight formats</h2>
+ * Weights are float32 ({@link WeightFormat#FLOAT32}), unless {@link #toWeightFormat} made a
+ * {@link WeightFormat#BFLOAT16} network: its weight matrices are stored as bfloat16 (the top half of a float32: 8
+ * exponent bits, 7 mantissa bits), half the bytes, and its biases stay float32. Such a network <em>is</em> the
+ * network whose weights are those bf16 values: every backend computes with them, widened exactly, in float32
+ * arithmetic, so the native step, the reference and the CUDA backend describe one model. It differs from the
+ * float32 network it was rounded from by a relative error of at most 2<sup>-8</sup> per weight (bf16 keeps 8
+ * significant bits); the native step
+ * reads half the weight bytes per pass, which pays where a pass is memory-bound (see the README, "bf16 weights").
  *
  * <h2>Safetensors naming convention</h2>
  * A file as PyTorch writes the {@code state_dict()} of an {@code nn.Sequential} of {@code nn.Linear} layers
@@ -48,6 +58,18 @@ public final class DenseNetwork
     /** The most parameters a network holds: one direct buffer of at most 2 GiB. */
     public static final long MAX_PARAMETERS = (Integer.MAX_VALUE - 8) / Float.BYTES;
 
+    /** How a network stores its weight matrices; biases are float32 in both. */
+    public enum WeightFormat
+    {
+        /** float32: the weights as trained. */
+        FLOAT32,
+        /**
+         * bfloat16, rounded to nearest even from float32: half the bytes; computed in float32 with the widened
+         * values.
+         */
+        BFLOAT16
+    }
+
     private static final Pattern TENSOR_NAME = Pattern.compile("(.*?)(\\d{1,9})\\.(weight|bias)");
 
     static
@@ -57,28 +79,31 @@ public final class DenseNetwork
 
     private final int[] sizes;
     private final Activation[] activations;
-    // W0, b0, W1, b1, ... contiguous (the layout of refocus/dense.h), read by the native backends in place;
-    // the only copy of the parameters
-    private final FloatBuffer parameters;
-    private final FloatPointer parameterBlock;
+    private final WeightFormat format;
+    // W0, b0, W1, b1, ... contiguous in the format's layout (refocus/dense.h), read by the native backends in
+    // place; the only copy of the parameters
+    private final ByteBuffer block;
+    private final Pointer parameterBlock;
 
-    /** Takes over {@code parameters}, a direct buffer in native order already filled in the layout above. */
-    private DenseNetwork(final int[] sizes, final Activation[] activations, final FloatBuffer parameters)
+    /** Takes over {@code block}, a direct buffer in native order already filled in the format's layout. */
+    private DenseNetwork(final int[] sizes, final Activation[] activations, final WeightFormat format,
+        final ByteBuffer block)
     {
         this.sizes = sizes;
         this.activations = activations;
-        this.parameters = parameters;
+        this.format = format;
+        this.block = block;
         // no deallocator (the buffer owns the memory), but owned all the same: closing a PointerScope the
         // caller opened around the load would otherwise null the address under every predictor
-        this.parameterBlock = owned(new FloatPointer(parameters));
+        this.parameterBlock = owned(new Pointer(block));
     }
 
     /**
-     * A direct buffer for the parameters of layers of these sizes, checked before it is allocated.
+     * A direct buffer for the parameters of layers of these sizes in this format, checked before it is allocated.
      *
      * @throws IllegalArgumentException if they are more than {@link #MAX_PARAMETERS}.
      */
-    private static FloatBuffer allocateParameters(final int[] sizes)
+    private static ByteBuffer allocateBlock(final int[] sizes, final WeightFormat format)
     {
         final long count = parameterCount(sizes);
         if (count > MAX_PARAMETERS)
@@ -86,7 +111,26 @@ public final class DenseNetwork
             throw new IllegalArgumentException("the network has " + count + " parameters; at most " + MAX_PARAMETERS
                 + " (2 GiB) fit in one network");
         }
-        return ByteBuffer.allocateDirect((int)count * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        // at most count * 4 bytes: a bf16 block is smaller (a padding half per layer at most, against half the
+        // weight bytes saved), so it fits wherever the float32 one does
+        return ByteBuffer.allocateDirect((int)blockBytes(sizes, format, sizes.length - 1)).order(ByteOrder.nativeOrder());
+    }
+
+    /** The bytes of layers 0 .. layer - 1 in the block of this format: where layer {@code layer}'s weight starts. */
+    private static long blockBytes(final int[] sizes, final WeightFormat format, final int layer)
+    {
+        long bytes = 0;
+        for (int l = 0; l < layer; l++)
+        {
+            bytes += weightBytes((long)sizes[l] * sizes[l + 1], format) + (long)sizes[l + 1] * Float.BYTES;
+        }
+        return bytes;
+    }
+
+    /** The bytes of a weight matrix of {@code count} values, padded to the 4 bytes its bias starts on (dense.h). */
+    private static long weightBytes(final long count, final WeightFormat format)
+    {
+        return format == WeightFormat.FLOAT32 ? count * Float.BYTES : (count * Short.BYTES + 3) & ~3L;
     }
 
     private static long parameterCount(final int[] sizes)
@@ -99,15 +143,16 @@ public final class DenseNetwork
         return n;
     }
 
-    /** Where layer {@code layer}'s weight starts in the parameter block; its bias follows it. */
-    private long weightOffset(final int layer)
+    /** Where layer {@code layer}'s weight starts in the block, in bytes. */
+    private int weightOffset(final int layer)
     {
-        long offset = 0;
-        for (int l = 0; l < layer; l++)
-        {
-            offset += ((long)sizes[l] + 1) * sizes[l + 1];
-        }
-        return offset;
+        return (int)blockBytes(sizes, format, layer);
+    }
+
+    /** Where layer {@code layer}'s bias starts in the block, in bytes: right after its weight. */
+    private int biasOffset(final int layer)
+    {
+        return weightOffset(layer) + (int)weightBytes((long)sizes[layer] * sizes[layer + 1], format);
     }
 
     /**
@@ -286,20 +331,21 @@ public final class DenseNetwork
             layer++;
         }
         final Activation[] activations = activations(file.metadata(), hidden, layer, where);
-        final FloatBuffer parameters;
+        final ByteBuffer block;
         try
         {
-            parameters = allocateParameters(sizes);
+            block = allocateBlock(sizes, WeightFormat.FLOAT32);
         }
         catch (final IllegalArgumentException e)
         {
             throw new ModelFormatException(where + ": " + e.getMessage());
         }
+        final FloatBuffer parameters = block.asFloatBuffer();
         for (final String name : tensors)
         {
             file.floats(name, parameters);
         }
-        return new DenseNetwork(sizes, activations, parameters.flip());
+        return new DenseNetwork(sizes, activations, WeightFormat.FLOAT32, block);
     }
 
     private static Activation[] activations(final Map<String, String> metadata, final Activation hidden,
@@ -390,37 +436,119 @@ public final class DenseNetwork
 
     /**
      * @param layer a layer index.
-     * @return a read-only view of its weight, {@code [out, in]} row-major (a direct buffer over the network's only
-     * copy; it keeps that memory alive).
+     * @return its weight, {@code [out, in]} row-major, read-only. {@link WeightFormat#FLOAT32}: a view (a direct
+     * buffer over the network's only copy; it keeps that memory alive). {@link WeightFormat#BFLOAT16}: a new heap
+     * buffer holding the widened values, allocated at each call (the float32 values this network computes with;
+     * bf16 cannot be viewed as floats).
      */
     public FloatBuffer weight(final int layer)
     {
-        return view(weightOffset(layer), sizes[layer] * sizes[layer + 1]);
+        final int count = sizes[layer] * sizes[layer + 1];
+        if (format == WeightFormat.FLOAT32)
+        {
+            return floats(weightOffset(layer), count);
+        }
+        final float[] widened = new float[count];
+        final int start = weightOffset(layer);
+        for (int i = 0; i < count; i++)
+        {
+            widened[i] = Bfloat16.widen(block.getShort(start + i * Short.BYTES));
+        }
+        return FloatBuffer.wrap(widened).asReadOnlyBuffer();
     }
 
-    /** @param layer a layer index. @return a read-only view of its bias (like {@link #weight}). */
+    /**
+     * @param layer a layer index.
+     * @return a read-only view of its bias, float32 in every format (a direct buffer over the network's only copy;
+     * it keeps that memory alive).
+     */
     public FloatBuffer bias(final int layer)
     {
-        return view(weightOffset(layer) + (long)sizes[layer] * sizes[layer + 1], sizes[layer + 1]);
+        return floats(biasOffset(layer), sizes[layer + 1]);
     }
 
-    private FloatBuffer view(final long offset, final int length)
+    private FloatBuffer floats(final int byteOffset, final int length)
     {
-        return parameters.slice((int)offset, length).asReadOnlyBuffer();
+        return block.slice(byteOffset, length * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer()
+            .asReadOnlyBuffer();
     }
 
     /** @return total number of weights and biases. */
     public long parameterCount()
     {
-        return parameters.capacity();
+        return parameterCount(sizes);
+    }
+
+    /** @return how this network stores its weights. */
+    public WeightFormat weightFormat()
+    {
+        return format;
     }
 
     /**
-     * The parameters off-heap, in the layout of {@code refocus/dense.h}: W<sub>0</sub>, b<sub>0</sub>,
-     * W<sub>1</sub>, b<sub>1</sub>, ... contiguous, shared read-only by every native predictor of this network (each
-     * keeps the network, and so the memory, reachable).
+     * @return the bytes its parameters take off the Java heap: 4 per parameter in {@link WeightFormat#FLOAT32}; in
+     * {@link WeightFormat#BFLOAT16} 2 per weight and 4 per bias (plus at most 2 of padding per layer).
      */
-    private FloatPointer parameterBlock()
+    public long parameterBytes()
+    {
+        return block.capacity();
+    }
+
+    /**
+     * This network with its weights in another format; biases, sizes and activations are kept. To
+     * {@link WeightFormat#BFLOAT16}: each weight rounded to the nearest bf16, ties to even; a NaN stays a (quiet)
+     * NaN, an infinity stays infinite. To {@link WeightFormat#FLOAT32}: the widened values, exactly. The new network
+     * holds only its own block: drop this one to free its memory. Allocates the new block (checked as
+     * {@link #MAX_PARAMETERS} says) and reads this one; run it at set-up, never per sample.
+     *
+     * @param target the format.
+     * @return this network if it already has that format, else a new one.
+     * @throws IllegalArgumentException if a finite weight is too large for bf16 (rounds to infinity, beyond
+     *                                  {@code 3.3895e38}); the message names its layer and index.
+     */
+    public DenseNetwork toWeightFormat(final WeightFormat target)
+    {
+        Objects.requireNonNull(target, "target");
+        if (target == format)
+        {
+            return this;
+        }
+        final ByteBuffer converted = allocateBlock(sizes, target);
+        for (int l = 0; l < layers(); l++)
+        {
+            final int count = sizes[l] * sizes[l + 1];
+            final int from = weightOffset(l);
+            final int to = (int)blockBytes(sizes, target, l);
+            for (int i = 0; i < count; i++)
+            {
+                if (target == WeightFormat.BFLOAT16)
+                {
+                    final float w = block.getFloat(from + i * Float.BYTES);
+                    final short rounded = Bfloat16.round(w);
+                    if (Float.isFinite(w) && Float.isInfinite(Bfloat16.widen(rounded)))
+                    {
+                        throw new IllegalArgumentException("layer " + l + ": weight " + i + " (" + w
+                            + ") is too large for bfloat16: it would round to infinity");
+                    }
+                    converted.putShort(to + i * Short.BYTES, rounded);
+                }
+                else
+                {
+                    converted.putFloat(to + i * Float.BYTES, Bfloat16.widen(block.getShort(from + i * Short.BYTES)));
+                }
+            }
+            final int biasTo = to + (int)weightBytes(count, target);
+            converted.put(biasTo, block, biasOffset(l), sizes[l + 1] * Float.BYTES);
+        }
+        return new DenseNetwork(sizes, activations, target, converted);
+    }
+
+    /**
+     * The parameters off-heap, in the layout of {@code refocus/dense.h} for {@link #weightFormat()}: W<sub>0</sub>,
+     * b<sub>0</sub>, W<sub>1</sub>, b<sub>1</sub>, ... contiguous, shared read-only by every native predictor of this
+     * network (each keeps the network, and so the memory, reachable).
+     */
+    private Pointer parameterBlock()
     {
         return parameterBlock;
     }
@@ -436,6 +564,10 @@ public final class DenseNetwork
             {
                 s.append(' ').append(activations[l].name().toLowerCase(Locale.ROOT));
             }
+        }
+        if (format == WeightFormat.BFLOAT16)
+        {
+            s.append(", bf16 weights");
         }
         return s.append(']').toString();
     }
@@ -528,12 +660,13 @@ public final class DenseNetwork
                 throw new IllegalStateException("a network needs at least one layer");
             }
             final int[] layerSizes = sizes.stream().mapToInt(Integer::intValue).toArray();
-            final FloatBuffer parameters = allocateParameters(layerSizes);
+            final ByteBuffer block = allocateBlock(layerSizes, WeightFormat.FLOAT32);
+            final FloatBuffer parameters = block.asFloatBuffer();
             for (int l = 0; l < weights.size(); l++)
             {
                 parameters.put(weights.get(l)).put(biases.get(l));
             }
-            return new DenseNetwork(layerSizes, activations.toArray(new Activation[0]), parameters.flip());
+            return new DenseNetwork(layerSizes, activations.toArray(new Activation[0]), WeightFormat.FLOAT32, block);
         }
     }
 }

@@ -169,7 +169,8 @@ class SoakTest
     /** The off-heap block the native backends read holds exactly the network's weights. */
     private void assertBlockHolds(final float[][] weights, final String backend)
     {
-        final FloatPointer block = DenseNetworkAccess.parameterBlock(network);
+        // (a float32 network's block: floats only)
+        final FloatPointer block = new FloatPointer(DenseNetworkAccess.parameterBlock(network));
         long offset = 0;
         for (int i = 0; i < weights.length; i++)
         {

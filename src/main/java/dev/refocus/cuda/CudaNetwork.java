@@ -9,6 +9,7 @@ import org.bytedeco.javacpp.PointerPointer;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.util.Objects;
 
 import static dev.refocus.internal.bindings.RefocusCommonNative.REFOCUS_ERROR_ARGUMENT;
@@ -57,8 +58,11 @@ public final class CudaNetwork implements AutoCloseable
         this.network = Objects.requireNonNull(network, "network");
         CudaRuntime.checkDevice(device);
         this.device = device;
-        // the upload reads the sizes and the parameters: any valid configuration of the network will do
-        try (DenseStepConfig step = new DenseStepConfig(network, RefocusConfig.builder(0.0f).build(), false, 1);
+        // the upload reads the sizes and the parameters: any valid configuration of the network will do. The device
+        // holds float32 only (refocus/cuda.h): a bf16 network goes up as the float32 block of its widened values,
+        // the same model, made for the upload and dropped after it
+        final DenseNetwork uploaded = network.toWeightFormat(DenseNetwork.WeightFormat.FLOAT32);
+        try (DenseStepConfig step = new DenseStepConfig(uploaded, RefocusConfig.builder(0.0f).build(), false, 1);
             PointerPointer<?> slot = new PointerPointer<>(1))
         {
             final int rc = CudaNative.refocus_cuda_weights_upload(device, step.cfg(), slot);
@@ -68,6 +72,10 @@ public final class CudaNetwork implements AutoCloseable
             }
             CudaPredictor.check(rc, "uploading the weights to CUDA device " + device);
             this.handle = CudaNative.handle(slot);
+        }
+        finally
+        {
+            Reference.reachabilityFence(uploaded); // its block is read until the upload returns
         }
         final long weights = handle;
         this.cleanable = CLEANER.register(this, () -> CudaNative.refocus_cuda_weights_free(weights));

@@ -1,7 +1,7 @@
 package dev.refocus.internal;
 
 import dev.refocus.DenseNetwork;
-import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
 
 /**
  * What the native backends need of a {@link DenseNetwork} that is not API: its off-heap parameter block.
@@ -16,10 +16,11 @@ public final class DenseNetworkAccess
     {
         /**
          * @param network the network.
-         * @return its parameters off-heap, in the layout of {@code refocus/dense.h}, freed with the network: keep
-         * the network reachable while the block is in use.
+         * @return its parameters off-heap, in the layout of {@code refocus/dense.h} for its
+         * {@link DenseNetwork#weightFormat()}, freed with the network: keep the network reachable while the block is
+         * in use.
          */
-        FloatPointer parameterBlock(DenseNetwork network);
+        Pointer parameterBlock(DenseNetwork network);
     }
 
     private static volatile Accessor accessor;
@@ -46,7 +47,7 @@ public final class DenseNetworkAccess
      * @param network the network.
      * @return its off-heap parameter block (see {@link Accessor#parameterBlock}).
      */
-    public static FloatPointer parameterBlock(final DenseNetwork network)
+    public static Pointer parameterBlock(final DenseNetwork network)
     {
         return accessor.parameterBlock(network);
     }

@@ -52,7 +52,9 @@ public final class DenseStepConfig implements AutoCloseable
             .biases_only(subset.adaptsWeights() ? 0 : 1)
             .candidates(candidates).n_candidates(candidateArray == null ? 0 : candidateArray.length)
             .mode(shadow ? DenseNative.REFOCUS_MODE_SHADOW : DenseNative.REFOCUS_MODE_IMPLICIT)
-            .max_batch(maxBatch);
+            .max_batch(maxBatch)
+            .weight_format(network.weightFormat() == DenseNetwork.WeightFormat.BFLOAT16
+                ? DenseNative.REFOCUS_WEIGHTS_BF16 : DenseNative.REFOCUS_WEIGHTS_F32);
     }
 
     /** @return the native configuration, valid until {@link #close()}. */

@@ -12,6 +12,7 @@ import com.sun.management.ThreadMXBean;
 import dev.refocus.reference.ReferencePredictor;
 import dev.refocus.testing.Agreement;
 import dev.refocus.testing.RandomNetworks;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -296,7 +297,8 @@ class NativePredictorTest
             implicit.predict(x, out);
             assertArrayEquals(first.logits(), out.logits(), 0.0f); // the same answer, bit for bit
         }
-        final FloatBuffer block = DenseNetworkAccess.parameterBlock(network).asBuffer();
+        final FloatBuffer block = new FloatPointer(DenseNetworkAccess.parameterBlock(network))
+            .capacity(network.parameterCount()).asBuffer();
         int offset = 0;
         for (int l = 0; l < network.layers(); l++)
         {

@@ -73,6 +73,39 @@ class CudaPredictorTest
         assertFalse(bytes.contains("cudaGetDeviceCount"), "libjnirefocus.so holds CUDA code");
     }
 
+    /** A bf16 network goes up widened: the CUDA step runs the same model as the CPU step on the bf16 block. */
+    @Test
+    void shouldRunABf16NetworkAsTheCpuStepDoes()
+    {
+        assumeTrue(CudaNetwork.deviceCount() > 0, "no CUDA device: " + CudaNetwork.unavailableReason());
+        final DenseNetwork half = NETWORK.toWeightFormat(DenseNetwork.WeightFormat.BFLOAT16);
+        final int n = 37;
+        final float[] batch = RandomNetworks.gaussian(new Random(6), n * 24);
+        try (CudaNetwork gpu = CudaNetwork.upload(half, 0))
+        {
+            assertEquals(half, gpu.network());
+            for (final Mode mode : Mode.values())
+            {
+                final RefocusConfig config = RefocusConfig.builder(0.5f).steps(2).marginThreshold(0.3f).build();
+                try (CudaPredictor cuda = CudaPredictor.create(gpu, config, mode, 64);
+                    NativePredictor cpu = NativePredictor.create(half, config, mode, 64))
+                {
+                    final Prediction[] onGpu = results(cuda, n);
+                    final Prediction[] onCpu = results(cpu, n);
+                    cuda.predict(batch, n, onGpu);
+                    cpu.predict(batch, n, onCpu);
+                    for (int i = 0; i < n; i++)
+                    {
+                        final String where = mode + " sample " + i;
+                        assertEquals(onCpu[i].adapted(), onGpu[i].adapted(), where);
+                        assertEquals(onCpu[i].finalClass(), onGpu[i].finalClass(), where);
+                        assertArrayEquals(onCpu[i].logits(), onGpu[i].logits(), 1e-4f, where);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void shouldAgreeWithTheCpuStepOnEveryMethodAndMode()
     {

@@ -17,7 +17,8 @@ import java.util.Locale;
  * What holding a network costs: builds a benchmark model, serves one prediction with a native predictor, collects
  * the garbage and prints the Java heap in use, the JVM's direct buffers and the process's resident memory (all in
  * MiB), next to the parameter bytes. Run one model per JVM, so that nothing else is resident:
- * {@code java -cp benchmarks/target/benchmarks.jar dev.refocus.benchmarks.LoadFootprint L}.
+ * {@code java -cp benchmarks/target/benchmarks.jar dev.refocus.benchmarks.LoadFootprint L}; a second argument
+ * {@code BFLOAT16} holds the network with bf16 weights (the float32 one it was rounded from is dropped).
  */
 public final class LoadFootprint
 {
@@ -30,7 +31,9 @@ public final class LoadFootprint
     public static void main(final String[] args) throws IOException
     {
         final String model = args.length > 0 ? args[0] : "L";
-        final DenseNetwork network = BenchmarkModels.network(model);
+        final DenseNetwork.WeightFormat format = args.length > 1 ? DenseNetwork.WeightFormat.valueOf(args[1])
+            : DenseNetwork.WeightFormat.FLOAT32;
+        final DenseNetwork network = BenchmarkModels.network(model).toWeightFormat(format);
         try (NativePredictor predictor = NativePredictor.create(network, RefocusConfig.builder(NativeBenchmark.ETA).build()))
         {
             final Prediction out = predictor.newPrediction();
@@ -45,8 +48,8 @@ public final class LoadFootprint
             {
                 direct += "direct".equals(pool.getName()) ? pool.getMemoryUsed() : 0;
             }
-            System.out.printf(Locale.ROOT, "%s: parameters %.1f MiB, heap in use %.1f MiB, direct buffers %.1f MiB,"
-                    + " resident %.1f MiB%n", model, network.parameterCount() * 4 / MIB, heap / MIB, direct / MIB,
+            System.out.printf(Locale.ROOT, "%s %s: parameters %.1f MiB, heap in use %.1f MiB, direct buffers %.1f MiB,"
+                    + " resident %.1f MiB%n", model, format, network.parameterBytes() / MIB, heap / MIB, direct / MIB,
                 residentBytes() / MIB);
             Reference.reachabilityFence(network);
         }

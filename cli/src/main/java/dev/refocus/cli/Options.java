@@ -44,6 +44,11 @@ final class Options
             switch (this)
             {
                 case TORCH:
+                    if (model.dense() != null && model.dense().weightFormat() != DenseNetwork.WeightFormat.FLOAT32)
+                    {
+                        throw new UsageException("--weights bf16 applies to the native and reference backends; the "
+                            + "torch backend runs the model's own float32 weights");
+                    }
                     return TorchPredictor.create(model.torch(), config, TorchOptions.defaults());
                 case NATIVE:
                     return NativePredictor.create(model.dense(), config);
@@ -140,12 +145,45 @@ final class Options
                 + "of an MLP)")
         long[] inputShape;
 
+        @Option(names = "--weights", paramLabel = "FORMAT", converter = Values.WeightsName.class,
+            description = {"dense networks: f32 (default) or bf16: the weights rounded to bfloat16 (to nearest even),",
+                "half the weight bytes, computed in float32 (README, \"bf16 weights\"); native and reference",
+                "backends"})
+        DenseNetwork.WeightFormat weights;
+
         /**
-         * @return the model.
-         * @throws IOException    a missing or malformed model file (exit code 3).
+         * @return the model, its dense network in the format {@code --weights} asks for.
+         * @throws IOException    a missing or malformed model file (exit code 3), or a weight too large for bf16.
          * @throws UsageException an option that does not fit this kind of model (exit code 2).
          */
         Loaded load() throws IOException
+        {
+            final Loaded loaded = loadAsStored();
+            if (weights == null || weights == DenseNetwork.WeightFormat.FLOAT32)
+            {
+                return loaded;
+            }
+            if (loaded.dense() == null)
+            {
+                throw new UsageException("--weights bf16 applies to dense networks; " + file
+                    + " runs on libtorch only");
+            }
+            try
+            {
+                return new Loaded(file, loaded.dense().toWeightFormat(weights), loaded.torch());
+            }
+            catch (final IllegalArgumentException e)
+            {
+                throw new ModelFormatException(file + ": " + e.getMessage());
+            }
+        }
+
+        /**
+         * @return the model, as its file stores it.
+         * @throws IOException    a missing or malformed model file (exit code 3).
+         * @throws UsageException an option that does not fit this kind of model (exit code 2).
+         */
+        private Loaded loadAsStored() throws IOException
         {
             DataFiles.requireFile(file);
             final String name = file.getFileName().toString().toLowerCase(Locale.ROOT);

@@ -1,6 +1,7 @@
 package dev.refocus.cli;
 
 import dev.refocus.Activation;
+import dev.refocus.DenseNetwork;
 import dev.refocus.ParameterSubset;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
@@ -234,6 +235,25 @@ final class Values
     }
 
     /** An activation: relu, tanh, identity, gelu, gelu_tanh, silu, sigmoid or leaky_relu. */
+    /** {@code --weights}: f32 or bf16. */
+    static final class WeightsName implements ITypeConverter<DenseNetwork.WeightFormat>
+    {
+        @Override
+        public DenseNetwork.WeightFormat convert(final String value)
+        {
+            switch (value.trim().toLowerCase(Locale.ROOT))
+            {
+                case "f32":
+                    return DenseNetwork.WeightFormat.FLOAT32;
+                case "bf16":
+                    return DenseNetwork.WeightFormat.BFLOAT16;
+                default:
+                    throw new TypeConversionException("expected f32 or bf16, got '" + DataFiles.printable(value, 40)
+                        + "'");
+            }
+        }
+    }
+
     static final class ActivationName implements ITypeConverter<Activation>
     {
         @Override

@@ -226,6 +226,49 @@ class RefocusCliTest
         assertTrue(Files.readAllLines(jsonl).get(0).startsWith("{\"index\":0,\"initial_class\":9,\"final_class\":9"));
     }
 
+    /**
+     * --weights bf16 runs the rounded network: most printed margins move a little (those near 1 stay), few decisions do; the native and the
+     * reference backends run the same bf16 model; libtorch refuses it.
+     */
+    @Test
+    void shouldPredictWithBf16WeightsOnRequest() throws IOException
+    {
+        final Path f32 = dir.resolve("f32.csv");
+        final Path bf16 = dir.resolve("bf16.csv");
+        final Path reference = dir.resolve("reference.csv");
+        Object[] r = run("predict", "-m", MODEL, "-i", IMAGES, "--eta", "0.65536", "-o", f32.toString());
+        assertEquals(0, r[0], (String)r[2]);
+        r = run("predict", "-m", MODEL, "-i", IMAGES, "--eta", "0.65536", "-o", bf16.toString(), "--weights", "bf16");
+        assertEquals(0, r[0], (String)r[2]);
+        r = run("predict", "-m", MODEL, "-i", IMAGES, "--eta", "0.65536", "-o", reference.toString(), "--weights",
+            "BF16", "--backend", "reference");
+        assertEquals(0, r[0], (String)r[2]);
+        final List<String> a = Files.readAllLines(f32);
+        final List<String> b = Files.readAllLines(bf16);
+        final List<String> c = Files.readAllLines(reference);
+        int marginsMoved = 0;
+        int decisionsKept = 0;
+        int sameAsReference = 0;
+        for (int i = 1; i < a.size(); i++)
+        {
+            final String[] x = a.get(i).split(",");
+            final String[] y = b.get(i).split(",");
+            final String[] z = c.get(i).split(",");
+            marginsMoved += x[4].equals(y[4]) ? 0 : 1;
+            decisionsKept += x[1].equals(y[1]) && x[2].equals(y[2]) && x[3].equals(y[3]) ? 1 : 0;
+            sameAsReference += y[1].equals(z[1]) && y[2].equals(z[2]) && y[3].equals(z[3])
+                && Math.abs(Double.parseDouble(y[4]) - Double.parseDouble(z[4])) <= 1e-5 ? 1 : 0;
+        }
+        assertTrue(marginsMoved > 1500, "margins moved by bf16: " + marginsMoved);
+        assertTrue(decisionsKept > 2950, "decisions kept: " + decisionsKept);
+        assertTrue(sameAsReference > 2990, "native bf16 as the reference on bf16: " + sameAsReference);
+        assertError(2, "expected f32 or bf16, got 'fp8'", "predict", "-m", MODEL, "-i", IMAGES, "--eta", "0.1",
+            "--weights", "fp8");
+        assertError(2, "the torch backend runs the model's own float32 weights", "predict", "-m",
+            "torch/src/test/resources/dev/refocus/torch/mlp-relu.pt", "-i", randomCsv("x6.csv", 6).toString(),
+            "--eta", "0.1", "--weights", "bf16", "--backend", "torch");
+    }
+
     @Test
     void shouldBenchEveryBackend()
     {

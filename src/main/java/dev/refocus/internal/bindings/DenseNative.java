@@ -1,6 +1,5 @@
 package dev.refocus.internal.bindings;
 
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
@@ -41,6 +40,8 @@ public final class DenseNative
     public static final int REFOCUS_MODE_IMPLICIT = REFOCUS_MODE_IMPLICIT();
     public static final int REFOCUS_MODE_SHADOW = REFOCUS_MODE_SHADOW();
     public static final int REFOCUS_MAX_IMPLICIT_STEPS = REFOCUS_MAX_IMPLICIT_STEPS();
+    public static final int REFOCUS_WEIGHTS_F32 = REFOCUS_WEIGHTS_F32();
+    public static final int REFOCUS_WEIGHTS_BF16 = REFOCUS_WEIGHTS_BF16();
     public static final int REFOCUS_SAMPLE_CERTAIN = REFOCUS_SAMPLE_CERTAIN();
     public static final int REFOCUS_SAMPLE_ADAPTED = REFOCUS_SAMPLE_ADAPTED();
     public static final int REFOCUS_SAMPLE_FELL_BACK = REFOCUS_SAMPLE_FELL_BACK();
@@ -76,7 +77,7 @@ public final class DenseNative
         public native Config activations(@Cast("const int32_t*") IntPointer value);
 
         @MemberSetter
-        public native Config params(@Cast("const float*") FloatPointer value);
+        public native Config params(@Cast("const void*") Pointer value);
 
         @MemberSetter
         public native Config method(int value);
@@ -107,6 +108,9 @@ public final class DenseNative
 
         @MemberSetter
         public native Config max_batch(int value);
+
+        @MemberSetter
+        public native Config weight_format(int value);
     }
 
     @MemberGetter
@@ -147,6 +151,12 @@ public final class DenseNative
 
     @MemberGetter
     public static native int REFOCUS_MAX_IMPLICIT_STEPS();
+
+    @MemberGetter
+    public static native int REFOCUS_WEIGHTS_F32();
+
+    @MemberGetter
+    public static native int REFOCUS_WEIGHTS_BF16();
 
     @MemberGetter
     public static native int REFOCUS_SAMPLE_CERTAIN();
