@@ -28,6 +28,7 @@
 #include "dense_kernels.h"
 #include "refocus/focus_head.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -52,18 +53,20 @@ struct Layer {
     const float* bias_now;
 };
 
-// the kernels of dense_kernels.h for a matrix in either storage
-void matmul_forward(float* y, const float* x, Weights w, const float* b, int32_t n, int32_t in, int32_t out) {
+// the kernels of dense_kernels.h for a matrix in either storage; `scratch` (NULL, or bf16_scratch_floats(in)
+// floats) lets a batch widen bf16 weights once for all its samples
+void matmul_forward(float* y, const float* x, Weights w, const float* b, int32_t n, int32_t in, int32_t out,
+                    float* scratch) {
     if (w.bf16) {
-        refocus::matmul_forward(y, x, static_cast<const uint16_t*>(w.data), b, n, in, out);
+        refocus::matmul_forward(y, x, static_cast<const uint16_t*>(w.data), b, n, in, out, scratch);
     } else {
         refocus::matmul_forward(y, x, static_cast<const float*>(w.data), b, n, in, out);
     }
 }
 
-void matmul_backward(float* g, const float* d, Weights w, int32_t n, int32_t in, int32_t out) {
+void matmul_backward(float* g, const float* d, Weights w, int32_t n, int32_t in, int32_t out, float* scratch) {
     if (w.bf16) {
-        refocus::matmul_backward(g, d, static_cast<const uint16_t*>(w.data), n, in, out);
+        refocus::matmul_backward(g, d, static_cast<const uint16_t*>(w.data), n, in, out, scratch);
     } else {
         refocus::matmul_backward(g, d, static_cast<const float*>(w.data), n, in, out);
     }
@@ -97,6 +100,7 @@ struct refocus_dense_s {
     double* first_in_sq;  // squared norm of the first adapted layer's input, the same at every step
     float* first_pre;     // pre-activation of the first adapted layer (IMPLICIT: at the current parameters)
     float* sweep_pre;     // refocus_dense_sweep(): slot 0's first_pre of the plain pass, restored for each rate
+    float* bf16_scratch;  // bf16 weights and max_batch >= 2: where a batch's kernels widen a group of rows (else NULL)
     float** act;          // act[k * (L + 1) + l], l > first: input of layer l in the forward pass at theta^(k)
     float** pre;          // pre[k * (L + 1) + l], laid out as act: the pre-activation of those rows, kept only where
                           // act_{l-1}' needs it (needs_pre); NULL elsewhere
@@ -290,7 +294,7 @@ void plain_forward(refocus_dense* ctx, int32_t n) {
         const Layer& layer = ctx->layers[l];
         float* pre = l >= ctx->first ? pre_rows(ctx, 0, l + 1, 0) : nullptr;
         float* h = l == ctx->first ? ctx->first_pre : pre != nullptr ? pre : ctx->plain[l + 1];
-        matmul_forward(h, ctx->plain[l], layer.weight, layer.bias, n, layer.in, layer.out);
+        matmul_forward(h, ctx->plain[l], layer.weight, layer.bias, n, layer.in, layer.out, ctx->bf16_scratch);
         if (l == ctx->first && pre != nullptr) std::memcpy(pre, h, sizeof(float) * n * layer.out);
         activate_all(ctx->plain[l + 1], h, (size_t)n * layer.out, layer.activation);
     }
@@ -351,7 +355,8 @@ void forward_adapted(refocus_dense* ctx, int32_t k, int32_t j0, int32_t m, float
             continue;
         }
         float* h = pre != nullptr ? pre : y;
-        matmul_forward(h, layer_input(ctx, k, l, j0), layer.weight_now, layer.bias_now, m, layer.in, layer.out);
+        matmul_forward(h, layer_input(ctx, k, l, j0), layer.weight_now, layer.bias_now, m, layer.in, layer.out,
+                       ctx->bf16_scratch);
         for (int32_t j = j0; implicit(ctx) && j < j0 + m; j++) {
             forward_terms(ctx, l, k, j, eta, act_rows(ctx, k, l, j), h + (size_t)(j - j0) * layer.out);
         }
@@ -388,7 +393,7 @@ void backward(refocus_dense* ctx, int32_t k, int32_t j0, int32_t m, float eta) {
     for (int32_t l = top; l > ctx->first; l--) {
         const Layer& layer = ctx->layers[l];
         matmul_backward(grad_rows(ctx, k, l - 1, j0), grad_rows(ctx, k, l, j0), layer.weight_now, m, layer.in,
-                        layer.out);
+                        layer.out, ctx->bf16_scratch);
         for (int32_t j = j0; j < j0 + m; j++) {
             float* g = grad_rows(ctx, k, l - 1, j);
             if (implicit(ctx) && layer.adapts_weight) backward_terms(ctx, l, k, j, eta, grad_rows(ctx, k, l, j), g);
@@ -568,6 +573,10 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
         }
     }
     const size_t classes = (size_t)sizes[layers];
+    size_t scratch_floats = 0;  // bf16: the largest scratch a layer's kernels take
+    for (int32_t l = 0; l < layers; l++) {
+        scratch_floats = std::max(scratch_floats, refocus::bf16_scratch_floats(sizes[l]));
+    }
 
     refocus_dense* ctx = a.take<refocus_dense>(1);
     Layer* layer_table = a.take<Layer>((size_t)layers);
@@ -585,6 +594,7 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
     double* first_in_sq = a.take<double>(batch);
     float* first_pre = a.take<float>(a.mul(batch, (size_t)sizes[f + 1]));
     float* sweep_pre = a.take<float>((size_t)sizes[f + 1]);
+    float* bf16_scratch = a.take<float>(bf16 && batch >= 2 ? scratch_floats : 0);
     float* act_data = a.take<float>(a.mul((size_t)steps + 1, a.mul(batch, slot_floats)));
     float* grad_data = a.take<float>(a.mul((size_t)steps, a.mul(batch, slot_floats)));
     float* pre_data = a.take<float>(a.mul((size_t)steps + 1, a.mul(batch, pre_floats)));
@@ -637,6 +647,7 @@ refocus_dense* lay_out(const refocus_dense_config* cfg, Arena& a) {
     ctx->first_in_sq = first_in_sq;
     ctx->first_pre = first_pre;
     ctx->sweep_pre = sweep_pre;
+    ctx->bf16_scratch = bf16 && batch >= 2 ? bf16_scratch : nullptr;
     ctx->act = act;
     ctx->pre = pre;
     ctx->grad = grad;

@@ -208,84 +208,136 @@ REFOCUS_INLINE void store_rows(float* ys, const float* sums, const float* b, int
     for (int32_t r = 0; r < R && o + r < end; r++) ys[o + r] = sums[r] + b[o + r];
 }
 
+// Rows go in groups of about 16 KiB that stay in L1 next to the samples' x while every sample passes over them,
+// so W comes from memory once per call (32 KiB groups spill a 32 KiB L1 once x joins them: 10 % slower on model M
+// at batch 64, bench_kernels). The group depends on `in` only, never on n.
+REFOCUS_INLINE int32_t forward_group_rows(int32_t in) { return std::max(ROWS, 4096 / in / ROWS * ROWS); }
+
+// row o of a group that starts with row o0 at `rows`; past the group's last row, that last row again (its result
+// is dropped): every row takes the same path
+template <class W>
+REFOCUS_INLINE const W* group_row(const W* rows, int32_t in, int32_t o, int32_t o0, int32_t o1) {
+    return rows + (size_t)(std::min(o, o1 - 1) - o0) * in;
+}
+
+// y[s][o0 .. o1) for every sample, `rows` being row o0 of W (row o at rows + (o - o0) in). Samples go in pairs
+// over pairs of rows; a single one (the last of an odd batch) over four rows at a time.
 template <bool WIDE, class W>
-REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const W* w, const float* b, int32_t n,
-                                        int32_t in, int32_t out) {
-    // Rows go in groups of about 16 KiB that stay in L1 next to the samples' x while every sample passes over
-    // them, so W comes from memory once per call (32 KiB groups spill a 32 KiB L1 once x joins them: 10 %
-    // slower on model M at batch 64, bench_kernels). The group depends on `in` only, never on n. Samples go
-    // in pairs over pairs of rows; a single one (the last of an odd batch) over four rows at a time.
+REFOCUS_INLINE void forward_group(float* y, const float* x, const W* rows, const float* b, int32_t n, int32_t in,
+                                  int32_t out, int32_t o0, int32_t o1) {
     constexpr int32_t ROWS_PER_PAIR = 2;
-    const int32_t group = std::max(ROWS, 4096 / in / ROWS * ROWS);
-    for (int32_t o0 = 0; o0 < out; o0 += group) {
-        const int32_t o1 = std::min(out, o0 + group);
-        int32_t s = 0;
-        for (; s + 2 <= n; s += 2) {
-            const float* xs[2] = {x + (size_t)s * in, x + (size_t)(s + 1) * in};
-            float* y0 = y + (size_t)s * out;
-            float* y1 = y0 + out;
-            for (int32_t o = o0; o < o1; o += ROWS_PER_PAIR) {
-                // past the last row, repeat it and drop the result: every row takes the same path
-                const W* row[ROWS_PER_PAIR] = {w + (size_t)o * in, w + (size_t)std::min(o + 1, out - 1) * in};
-                f32x4 sums;
-                dot_block<ROWS_PER_PAIR, 2, WIDE>(row, xs, in, &sums);
-                const float pair0[2] = {sums[0], sums[1]}, pair1[2] = {sums[2], sums[3]};
-                store_rows<2>(y0, pair0, b, o, o1);
-                store_rows<2>(y1, pair1, b, o, o1);
-            }
+    int32_t s = 0;
+    for (; s + 2 <= n; s += 2) {
+        const float* xs[2] = {x + (size_t)s * in, x + (size_t)(s + 1) * in};
+        float* y0 = y + (size_t)s * out;
+        float* y1 = y0 + out;
+        for (int32_t o = o0; o < o1; o += ROWS_PER_PAIR) {
+            const W* row[ROWS_PER_PAIR] = {group_row(rows, in, o, o0, o1), group_row(rows, in, o + 1, o0, o1)};
+            f32x4 sums;
+            dot_block<ROWS_PER_PAIR, 2, WIDE>(row, xs, in, &sums);
+            const float pair0[2] = {sums[0], sums[1]}, pair1[2] = {sums[2], sums[3]};
+            store_rows<2>(y0, pair0, b, o, o1);
+            store_rows<2>(y1, pair1, b, o, o1);
         }
-        for (; s < n; s++) {
-            const float* xs = x + (size_t)s * in;
-            float* ys = y + (size_t)s * out;
-            for (int32_t o = o0; o < o1; o += ROWS) {
-                const W* row[ROWS];
-                for (int32_t r = 0; r < ROWS; r++) row[r] = w + (size_t)std::min(o + r, out - 1) * in;
-                f32x4 sums;
-                dot_block<ROWS, 1, WIDE>(row, &xs, in, &sums);
-                if (o + ROWS <= o1) {  // four whole rows: one vector add and store
-                    f32x4 bias;
-                    std::memcpy(&bias, b + o, sizeof bias);
-                    sums += bias;
-                    std::memcpy(ys + o, &sums, sizeof sums);
-                } else {
-                    const float four[4] = {sums[0], sums[1], sums[2], sums[3]};
-                    store_rows<4>(ys, four, b, o, o1);
-                }
+    }
+    for (; s < n; s++) {
+        const float* xs = x + (size_t)s * in;
+        float* ys = y + (size_t)s * out;
+        for (int32_t o = o0; o < o1; o += ROWS) {
+            const W* row[ROWS];
+            for (int32_t r = 0; r < ROWS; r++) row[r] = group_row(rows, in, o + r, o0, o1);
+            f32x4 sums;
+            dot_block<ROWS, 1, WIDE>(row, &xs, in, &sums);
+            if (o + ROWS <= o1) {  // four whole rows: one vector add and store
+                f32x4 bias;
+                std::memcpy(&bias, b + o, sizeof bias);
+                sums += bias;
+                std::memcpy(ys + o, &sums, sizeof sums);
+            } else {
+                const float four[4] = {sums[0], sums[1], sums[2], sums[3]};
+                store_rows<4>(ys, four, b, o, o1);
             }
         }
     }
 }
 
+// bf16 weights in a batch, with a scratch: each group of rows is widened into it once and every sample runs the
+// float32 kernel on it, so the widening is paid once per weight, not once per sample (widening costs as much as
+// the FMA it feeds on 128-bit units). The same bits: the bf16 kernel gives the float32 kernel's bits on the
+// widened matrix.
 template <class W>
-REFOCUS_INLINE void matmul_backward_body(float* g, const float* d, const W* w, int32_t n, int32_t in, int32_t out) {
+REFOCUS_INLINE bool widens_once(int32_t n, const float* scratch) {
+    return sizeof(W) == sizeof(uint16_t) && n >= 2 && scratch != nullptr;
+}
+
+template <bool WIDE, class W>
+REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const W* w, const float* b, int32_t n,
+                                        int32_t in, int32_t out, float* scratch) {
+    const int32_t group = forward_group_rows(in);
+    for (int32_t o0 = 0; o0 < out; o0 += group) {
+        const int32_t o1 = std::min(out, o0 + group);
+        if (widens_once<W>(n, scratch)) {
+            copy_widened(scratch, w + (size_t)o0 * in, (o1 - o0) * in);
+            forward_group<WIDE>(y, x, static_cast<const float*>(scratch), b, n, in, out, o0, o1);
+        } else {
+            forward_group<WIDE>(y, x, w + (size_t)o0 * in, b, n, in, out, o0, o1);
+        }
+    }
+}
+
+// g[s][0 .. len) += d[s][o] row(o) for the rows o in [o0, o1) whose d[s][o] is non-zero, in row order, four
+// rows streaming at once; row o starts at rows + (o - o0) stride.
+template <class W>
+REFOCUS_INLINE void add_rows(float* gs, const float* ds, const W* rows, size_t stride, int32_t o0, int32_t o1,
+                             int32_t len) {
+    const W* picked[4];
+    float c[4];
+    int32_t k = 0;
+    for (int32_t o = o0; o < o1; o++) {
+        if (ds[o] == 0.0f) continue;
+        picked[k] = rows + (size_t)(o - o0) * stride;
+        c[k] = ds[o];
+        if (++k == 4) {
+            axpy_rows<4>(gs, picked, c, len);
+            k = 0;
+        }
+    }
+    if (k == 3) axpy_rows<3>(gs, picked, c, len);
+    if (k == 2) axpy_rows<2>(gs, picked, c, len);
+    if (k == 1) axpy_rows<1>(gs, picked, c, len);
+}
+
+constexpr int32_t BACKWARD_GROUP = 16;     // rows that stay in cache while every sample takes its non-zero ones
+constexpr int32_t WIDENED_COLUMNS = 2048;  // the most columns of a group widened at once into the scratch
+
+template <class W>
+REFOCUS_INLINE void matmul_backward_body(float* g, const float* d, const W* w, int32_t n, int32_t in, int32_t out,
+                                         float* scratch) {
     // Column blocks small enough that the partial sums of the whole batch stay in cache while W streams
     // past once; rows in groups that stay in cache while every sample takes its non-zero ones, four at a
-    // time. Each g[s][i] still adds its rows in row order, so neither grouping changes a bit.
-    constexpr int32_t GROUP = 16;
-    const int32_t block = std::min(in, std::max(LANES, 32768 / n));
+    // time. Each g[s][i] still adds its rows in row order, so neither grouping changes a bit. bf16 weights in a
+    // batch are widened a group at a time into the scratch (widens_once).
+    const bool widened = widens_once<W>(n, scratch);
+    const int32_t block = std::min({in, std::max(LANES, 32768 / n), widened ? WIDENED_COLUMNS : in});
     for (int32_t c0 = 0; c0 < in; c0 += block) {
         const int32_t len = std::min(block, in - c0);
         for (int32_t s = 0; s < n; s++) std::memset(g + (size_t)s * in + c0, 0, sizeof(float) * len);
-        for (int32_t o0 = 0; o0 < out; o0 += GROUP) {
-            const int32_t o1 = std::min(out, o0 + GROUP);
+        for (int32_t o0 = 0; o0 < out; o0 += BACKWARD_GROUP) {
+            const int32_t o1 = std::min(out, o0 + BACKWARD_GROUP);
+            const W* rows = w + (size_t)o0 * in + c0;
+            if (widened) {
+                for (int32_t o = o0; o < o1; o++) {
+                    copy_widened(scratch + (size_t)(o - o0) * len, rows + (size_t)(o - o0) * in, len);
+                }
+            }
             for (int32_t s = 0; s < n; s++) {
                 const float* ds = d + (size_t)s * out;
                 float* gs = g + (size_t)s * in + c0;
-                const W* rows[4];
-                float c[4];
-                int32_t k = 0;
-                for (int32_t o = o0; o < o1; o++) {
-                    if (ds[o] == 0.0f) continue;
-                    rows[k] = w + (size_t)o * in + c0;
-                    c[k] = ds[o];
-                    if (++k == 4) {
-                        axpy_rows<4>(gs, rows, c, len);
-                        k = 0;
-                    }
+                if (widened) {
+                    add_rows(gs, ds, static_cast<const float*>(scratch), len, o0, o1, len);
+                } else {
+                    add_rows(gs, ds, rows, in, o0, o1, len);
                 }
-                if (k == 3) axpy_rows<3>(gs, rows, c, len);
-                if (k == 2) axpy_rows<2>(gs, rows, c, len);
-                if (k == 1) axpy_rows<1>(gs, rows, c, len);
             }
         }
     }
@@ -311,12 +363,12 @@ REFOCUS_INLINE void sgd_rank1_body(float* dst, const W* src, const float* u, flo
 
 #define REFOCUS_VARIANT_FOR(suffix, target, W, wide)                                                            \
     target void matmul_forward_##suffix(float* y, const float* x, const W* w, const float* b, int32_t n,     \
-                                        int32_t in, int32_t out) {                                          \
-        matmul_forward_body<wide>(y, x, w, b, n, in, out);                                                      \
+                                        int32_t in, int32_t out, float* scratch) {                          \
+        matmul_forward_body<wide>(y, x, w, b, n, in, out, scratch);                                             \
     }                                                                                                       \
     target void matmul_backward_##suffix(float* g, const float* d, const W* w, int32_t n, int32_t in,        \
-                                         int32_t out) {                                                     \
-        matmul_backward_body(g, d, w, n, in, out);                                                          \
+                                         int32_t out, float* scratch) {                                     \
+        matmul_backward_body(g, d, w, n, in, out, scratch);                                                 \
     }                                                                                                       \
     target void sgd_rank1_##suffix(float* dst, const W* src, const float* u, float eta, const float* a,      \
                                    int32_t out, int32_t in) {                                               \
@@ -334,8 +386,8 @@ REFOCUS_VARIANT(baseline, , false)
 // one variant's kernels for one weight storage
 template <class W>
 struct KernelsFor {
-    void (*matmul_forward)(float*, const float*, const W*, const float*, int32_t, int32_t, int32_t);
-    void (*matmul_backward)(float*, const float*, const W*, int32_t, int32_t, int32_t);
+    void (*matmul_forward)(float*, const float*, const W*, const float*, int32_t, int32_t, int32_t, float*);
+    void (*matmul_backward)(float*, const float*, const W*, int32_t, int32_t, int32_t, float*);
     void (*sgd_rank1)(float*, const W*, const float*, float, const float*, int32_t, int32_t);
 };
 
@@ -384,20 +436,27 @@ bool use_kernel_variant(KernelVariant variant) {
 
 void matmul_forward(float* y, const float* x, const float* w, const float* b, int32_t n, int32_t in,
                     int32_t out) {
-    active->f32.matmul_forward(y, x, w, b, n, in, out);
+    active->f32.matmul_forward(y, x, w, b, n, in, out, nullptr);
 }
 
 void matmul_forward(float* y, const float* x, const uint16_t* w, const float* b, int32_t n, int32_t in,
-                    int32_t out) {
-    active->bf16.matmul_forward(y, x, w, b, n, in, out);
+                    int32_t out, float* scratch) {
+    active->bf16.matmul_forward(y, x, w, b, n, in, out, scratch);
 }
 
 void matmul_backward(float* g, const float* d, const float* w, int32_t n, int32_t in, int32_t out) {
-    active->f32.matmul_backward(g, d, w, n, in, out);
+    active->f32.matmul_backward(g, d, w, n, in, out, nullptr);
 }
 
-void matmul_backward(float* g, const float* d, const uint16_t* w, int32_t n, int32_t in, int32_t out) {
-    active->bf16.matmul_backward(g, d, w, n, in, out);
+void matmul_backward(float* g, const float* d, const uint16_t* w, int32_t n, int32_t in, int32_t out,
+                     float* scratch) {
+    active->bf16.matmul_backward(g, d, w, n, in, out, scratch);
+}
+
+size_t bf16_scratch_floats(int32_t in) {
+    const size_t forward = (size_t)forward_group_rows(in) * in;
+    const size_t backward = (size_t)BACKWARD_GROUP * std::min(in, WIDENED_COLUMNS);
+    return std::max(forward, backward);
 }
 
 void sgd_rank1(float* dst, const float* src, const float* u, float eta, const float* a, int32_t out,

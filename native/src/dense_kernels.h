@@ -16,6 +16,7 @@
 #ifndef REFOCUS_DENSE_KERNELS_H
 #define REFOCUS_DENSE_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 namespace refocus {
@@ -24,12 +25,20 @@ namespace refocus {
 void matmul_forward(float* y, const float* x, const float* w, const float* b, int32_t n, int32_t in,
                     int32_t out);
 void matmul_forward(float* y, const float* x, const uint16_t* w, const float* b, int32_t n, int32_t in,
-                    int32_t out);
+                    int32_t out, float* scratch = nullptr);
 
 // g[s] = W^T d[s] for n samples; d is [n x out], g is [n x in]. Rows of W whose d[s] entry is zero are
 // not read for that sample: the focus classes of the head, the units ReLU switched off.
 void matmul_backward(float* g, const float* d, const float* w, int32_t n, int32_t in, int32_t out);
-void matmul_backward(float* g, const float* d, const uint16_t* w, int32_t n, int32_t in, int32_t out);
+void matmul_backward(float* g, const float* d, const uint16_t* w, int32_t n, int32_t in, int32_t out,
+                     float* scratch = nullptr);
+
+// The floats of the scratch that the bf16 overloads above take, for matrices of `in` columns. With one, a batch
+// (n >= 2) widens each group of rows once into it and runs the float32 kernel on it for every sample: widening
+// costs as much as the FMA it feeds on 128-bit vector units, so it is paid once per weight, not once per sample.
+// Without one (NULL), or for one sample, the bf16 kernels widen as they load: half the weight bytes, for passes
+// that wait for memory. Both give the same bits. A scratch is used by one call at a time.
+size_t bf16_scratch_floats(int32_t in);
 
 // dst = src - eta * u a^T, the SGD step of a rank-one gradient; dst may be src (float32 only). Rows with
 // eta * u[o] = 0 are copied (out of place, widened from bf16) or left alone (in place). dst is float32

@@ -231,8 +231,11 @@ std::vector<float> widened(const std::vector<uint16_t>& w) {
 }
 
 // The three bf16 kernels give, bit for bit, what the float32 ones give on the widened matrix: batch and
-// single, rows skipped by matmul_backward (NaN there), rows copied by sgd_rank1 (eta u[o] = 0).
+// single, with and without a scratch (a batch then widens a group at a time into it), rows skipped by
+// matmul_backward (NaN there), rows copied by sgd_rank1 (eta u[o] = 0). The scratch has exactly the floats
+// bf16_scratch_floats() asks for, and guard floats past it that must stay untouched.
 void test_bf16(Random& random, int n, int in, int out) {
+    std::vector<float> scratch = output(bf16_scratch_floats(in));
     std::vector<uint16_t> w16 = bf16_weights(random, (size_t)in * out);
     const std::vector<float> x = random.vector((size_t)n * in), b = random.vector(out), a = random.vector(in);
     std::vector<float> d = random.vector((size_t)n * out), u = random.vector(out);
@@ -252,8 +255,11 @@ void test_bf16(Random& random, int n, int in, int out) {
     matmul_forward(y16.data(), x.data(), w16.data(), b.data(), n, in, out);
     matmul_forward(y32.data(), x.data(), w_finite.data(), b.data(), n, in, out);
     matmul_forward(one.data(), x.data() + (size_t)(n - 1) * in, w16.data(), b.data(), 1, in, out);
+    std::vector<float> y_widened = output((size_t)n * out);
+    matmul_forward(y_widened.data(), x.data(), w16.data(), b.data(), n, in, out, scratch.data());
     if (!CHECK(same_bits(y16.data(), y32.data(), (size_t)n * out) && guard_intact(y16))
-        || !CHECK(same_bits(one.data(), y16.data() + (size_t)(n - 1) * out, out))) {
+        || !CHECK(same_bits(one.data(), y16.data() + (size_t)(n - 1) * out, out))
+        || !CHECK(same_bits(y_widened.data(), y32.data(), (size_t)n * out) && guard_intact(y_widened))) {
         std::fprintf(stderr, "  bf16 matmul_forward n=%d in=%d out=%d\n", n, in, out);
     }
     for (int o = 1; o < out; o += 2) {
@@ -263,7 +269,10 @@ void test_bf16(Random& random, int n, int in, int out) {
     std::vector<float> g16 = output((size_t)n * in), g32 = output((size_t)n * in);
     matmul_backward(g16.data(), d.data(), w16.data(), n, in, out);
     matmul_backward(g32.data(), d.data(), w.data(), n, in, out);
-    if (!CHECK(same_bits(g16.data(), g32.data(), (size_t)n * in) && guard_intact(g16))) {
+    std::vector<float> g_widened = output((size_t)n * in);
+    matmul_backward(g_widened.data(), d.data(), w16.data(), n, in, out, scratch.data());
+    if (!CHECK(same_bits(g16.data(), g32.data(), (size_t)n * in) && guard_intact(g16))
+        || !CHECK(same_bits(g_widened.data(), g32.data(), (size_t)n * in) && guard_intact(g_widened))) {
         std::fprintf(stderr, "  bf16 matmul_backward n=%d in=%d out=%d\n", n, in, out);
     }
 
@@ -273,6 +282,7 @@ void test_bf16(Random& random, int n, int in, int out) {
     if (!CHECK(same_bits(s16.data(), s32.data(), (size_t)in * out) && guard_intact(s16))) {
         std::fprintf(stderr, "  bf16 sgd_rank1 in=%d out=%d\n", in, out);
     }
+    CHECK(guard_intact(scratch));
 }
 
 }  // namespace

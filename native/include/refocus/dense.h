@@ -13,7 +13,10 @@
  *     values: every computation is float32, and the step gives what it gives on a float32 block of those
  *     values. It halves the weight bytes each pass reads (memory-bound models run faster). In
  *     REFOCUS_MODE_SHADOW, theta' is written as float32, so a pass reads float32 shadow weights for the layers
- *     that adapted and bf16 for the others.
+ *     that adapted and bf16 for the others. With max_batch >= 2 the workspace also holds a scratch (16 KiB, or
+ *     16 rows of up to 2048 weights, or 4 rows of the widest layer: the largest of these) into which a batch's
+ *     kernels widen a group of weight rows once for all its samples: the same bits, without paying the widening
+ *     once per sample.
  *
  * refocus_dense_predict() runs, for every sample of a batch: the plain forward pass (keeping the activations
  * it needs), the focus head (refocus/focus_head.h), and for an uncertain sample T steps of loss gradient,
