@@ -151,6 +151,12 @@ final class Options
                 "backends"})
         DenseNetwork.WeightFormat weights;
 
+        /** @return the model file, and its weight format when it is not the file's own: for the evidence. */
+        String described()
+        {
+            return file + (weights == DenseNetwork.WeightFormat.BFLOAT16 ? " (bf16 weights: --weights bf16)" : "");
+        }
+
         /**
          * @return the model, its dense network in the format {@code --weights} asks for.
          * @throws IOException    a missing or malformed model file (exit code 3), or a weight too large for bf16.

@@ -114,7 +114,7 @@ final class TuneCommand implements Callable<Integer>
         }
         writeJson(report, json);
         writePlot(report, plot);
-        writeConfig(report, configOut, List.of(model.file.toString(), inputs.toString(), labels.toString()));
+        writeConfig(report, configOut, List.of(model.described(), inputs.toString(), labels.toString()));
         System.out.println("wrote " + json + ", " + plot + " and " + configOut);
         return 0;
     }

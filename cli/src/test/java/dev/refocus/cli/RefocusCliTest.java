@@ -227,8 +227,9 @@ class RefocusCliTest
     }
 
     /**
-     * --weights bf16 runs the rounded network: most printed margins move a little (those near 1 stay), few decisions do; the native and the
-     * reference backends run the same bf16 model; libtorch refuses it.
+     * --weights bf16 runs the rounded network: most printed margins move a little (those near 1 stay), few decisions
+     * do; the native and the reference backends run the same bf16 model; libtorch refuses it; a tuned configuration
+     * says it was tuned on bf16 weights.
      */
     @Test
     void shouldPredictWithBf16WeightsOnRequest() throws IOException
@@ -262,6 +263,13 @@ class RefocusCliTest
         assertTrue(marginsMoved > 1500, "margins moved by bf16: " + marginsMoved);
         assertTrue(decisionsKept > 2950, "decisions kept: " + decisionsKept);
         assertTrue(sameAsReference > 2990, "native bf16 as the reference on bf16: " + sameAsReference);
+        final Path conf = dir.resolve("bf16.conf");
+        r = run("tune", "-m", MODEL, "-i", IMAGES, "-l", LABELS, "--methods", "ifo_weighted", "--etas", "0.65536",
+            "-d", "0.16", "--weights", "bf16", "--json", dir.resolve("bf16.json").toString(), "--plot",
+            dir.resolve("bf16.png").toString(), "--config-out", conf.toString());
+        assertEquals(0, r[0], (String)r[2]);
+        assertTrue(Files.readString(conf).contains("model=" + MODEL + " (bf16 weights: --weights bf16)\n"),
+            Files.readString(conf));
         assertError(2, "expected f32 or bf16, got 'fp8'", "predict", "-m", MODEL, "-i", IMAGES, "--eta", "0.1",
             "--weights", "fp8");
         assertError(2, "the torch backend runs the model's own float32 weights", "predict", "-m",
