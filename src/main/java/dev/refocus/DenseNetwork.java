@@ -42,6 +42,10 @@ import static dev.refocus.internal.NativeMemory.owned;
  * float32 network it was rounded from by a relative error of at most 2<sup>-8</sup> per weight (bf16 keeps 8
  * significant bits); the native step
  * reads half the weight bytes per pass, which pays where a pass is memory-bound (see the README, "bf16 weights").
+ * A safetensors file whose weight matrices are all BF16 (a model saved after {@code .to(torch.bfloat16)}) loads as a
+ * {@link WeightFormat#BFLOAT16} network holding exactly those values, its biases widened to float32; any other mix
+ * of F32 and BF16 tensors loads as {@link WeightFormat#FLOAT32}, BF16 values widened exactly. Other dtypes are
+ * refused.
  *
  * <h2>Safetensors naming convention</h2>
  * A file as PyTorch writes the {@code state_dict()} of an {@code nn.Sequential} of {@code nn.Linear} layers
@@ -331,21 +335,40 @@ public final class DenseNetwork
             layer++;
         }
         final Activation[] activations = activations(file.metadata(), hidden, layer, where);
+        // weights saved in bf16 (tensor.to(torch.bfloat16)) stay bf16: exactly the file's values, half the bytes
+        boolean bf16 = true;
+        for (int l = 0; l < layer; l++)
+        {
+            bf16 &= "BF16".equals(file.dtype(tensors.get(2 * l)));
+        }
+        final WeightFormat format = bf16 ? WeightFormat.BFLOAT16 : WeightFormat.FLOAT32;
         final ByteBuffer block;
         try
         {
-            block = allocateBlock(sizes, WeightFormat.FLOAT32);
+            block = allocateBlock(sizes, format);
         }
         catch (final IllegalArgumentException e)
         {
             throw new ModelFormatException(where + ": " + e.getMessage());
         }
-        final FloatBuffer parameters = block.asFloatBuffer();
-        for (final String name : tensors)
+        for (int l = 0; l < layer; l++)
         {
-            file.floats(name, parameters);
+            final int count = sizes[l] * sizes[l + 1];
+            final int weightAt = (int)blockBytes(sizes, format, l);
+            final int biasAt = weightAt + (int)weightBytes(count, format);
+            final ByteBuffer weight = block.slice(weightAt, biasAt - weightAt).order(ByteOrder.nativeOrder());
+            if (bf16)
+            {
+                file.bf16(tensors.get(2 * l), weight.asShortBuffer());
+            }
+            else
+            {
+                file.floats(tensors.get(2 * l), weight.asFloatBuffer());
+            }
+            file.floats(tensors.get(2 * l + 1),
+                block.slice(biasAt, sizes[l + 1] * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer());
         }
-        return new DenseNetwork(sizes, activations, WeightFormat.FLOAT32, block);
+        return new DenseNetwork(sizes, activations, format, block);
     }
 
     private static Activation[] activations(final Map<String, String> metadata, final Activation hidden,

@@ -1,5 +1,6 @@
 package dev.refocus;
 
+import dev.refocus.cpu.NativePredictor;
 import dev.refocus.testing.RandomNetworks;
 import dev.refocus.testing.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
@@ -294,13 +295,109 @@ class DenseNetworkTest
 
     private static int[] bits(final FloatBuffer buffer)
     {
-        final float[] values = array(buffer);
+        return bits(array(buffer));
+    }
+
+    private static int[] bits(final float[] values)
+    {
         final int[] bits = new int[values.length];
         for (int i = 0; i < values.length; i++)
         {
             bits[i] = Float.floatToRawIntBits(values[i]);
         }
         return bits;
+    }
+
+    /**
+     * A file whose weight matrices are all BF16 (a model saved after .to(torch.bfloat16)) loads as a bf16 network of
+     * exactly its values, F32 and BF16 biases widened; the native step gives it the bits it gives the same network
+     * made by rounding; with one F32 weight matrix the network is float32, BF16 values widened exactly.
+     */
+    @Test
+    void shouldKeepAFilesBf16WeightsAsABf16Network() throws IOException
+    {
+        final Random random = new Random(5);
+        final int[] sizes = {5, 4, 3};
+        final SafetensorsWriter bf16File = new SafetensorsWriter();
+        final SafetensorsWriter mixedFile = new SafetensorsWriter();
+        final DenseNetwork.Builder widenedNetwork = DenseNetwork.builder(sizes[0]);
+        final float[][] widenedWeights = new float[2][];
+        for (int l = 0; l < 2; l++)
+        {
+            final short[] weight = new short[sizes[l] * sizes[l + 1]];
+            widenedWeights[l] = new float[weight.length];
+            for (int i = 0; i < weight.length; i++)
+            {
+                weight[i] = Bfloat16.round((float)random.nextGaussian());
+                widenedWeights[l][i] = Bfloat16.widen(weight[i]);
+            }
+            final short[] bias = new short[sizes[l + 1]];
+            final float[] widenedBias = new float[bias.length];
+            for (int i = 0; i < bias.length; i++)
+            {
+                bias[i] = Bfloat16.round((float)random.nextGaussian());
+                widenedBias[i] = Bfloat16.widen(bias[i]);
+            }
+            final int[] shape = {sizes[l + 1], sizes[l]};
+            bf16File.addBf16(l + ".weight", shape, weight);
+            if (l == 0)
+            {
+                bf16File.add(l + ".bias", new int[] {bias.length}, widenedBias);  // an F32 bias beside BF16 weights
+                mixedFile.add(l + ".weight", shape, widenedWeights[l])
+                    .addBf16(l + ".bias", new int[] {bias.length}, bias);
+            }
+            else
+            {
+                bf16File.addBf16(l + ".bias", new int[] {bias.length}, bias);
+                mixedFile.addBf16(l + ".weight", shape, weight).addBf16(l + ".bias", new int[] {bias.length}, bias);
+            }
+            widenedNetwork.layer(widenedWeights[l], widenedBias, l == 0 ? Activation.RELU : Activation.IDENTITY);
+        }
+
+        final DenseNetwork loaded = DenseNetwork.load(bf16File.toBytes());
+        final DenseNetwork mixed = DenseNetwork.load(mixedFile.toBytes());
+        final DenseNetwork rounded = widenedNetwork.build().toWeightFormat(DenseNetwork.WeightFormat.BFLOAT16);
+
+        assertEquals(DenseNetwork.WeightFormat.BFLOAT16, loaded.weightFormat());
+        assertEquals(DenseNetwork.WeightFormat.FLOAT32, mixed.weightFormat());
+        assertEquals(rounded.parameterBytes(), loaded.parameterBytes());
+        for (int l = 0; l < 2; l++)
+        {
+            assertArrayEquals(bits(widenedWeights[l]), bits(loaded.weight(l)), "weight " + l);
+            assertArrayEquals(bits(rounded.bias(l)), bits(loaded.bias(l)), "bias " + l);
+            assertArrayEquals(bits(widenedWeights[l]), bits(mixed.weight(l)), "mixed weight " + l);
+            assertArrayEquals(bits(rounded.bias(l)), bits(mixed.bias(l)), "mixed bias " + l);
+        }
+        final RefocusConfig config = RefocusConfig.builder(0.5f).build();
+        try (NativePredictor fromFile = NativePredictor.create(loaded, config);
+             NativePredictor fromRounding = NativePredictor.create(rounded, config))
+        {
+            final Prediction a = fromFile.newPrediction();
+            final Prediction b = fromRounding.newPrediction();
+            for (int k = 0; k < 20; k++)
+            {
+                final float[] input = new float[sizes[0]];
+                for (int i = 0; i < input.length; i++)
+                {
+                    input[i] = (float)random.nextGaussian();
+                }
+                fromFile.predict(input, 0.5f, 1.0f, a);
+                fromRounding.predict(input, 0.5f, 1.0f, b);
+                assertTrue(a.adapted(), "an uncertain sample adapts");
+                assertArrayEquals(bits(b.logits()), bits(a.logits()), "sample " + k);
+            }
+        }
+    }
+
+    @Test
+    void shouldRefuseOtherFloatDtypesNamingThem() throws IOException
+    {
+        final String header = "{\"0.weight\":{\"dtype\":\"F16\",\"shape\":[1,2],\"data_offsets\":[0,4]},"
+            + "\"0.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
+        final ModelFormatException e = assertThrows(ModelFormatException.class,
+            () -> DenseNetwork.load(SafetensorsWriter.file(header, new byte[8])));
+        assertTrue(e.getMessage().contains("tensor '0.weight' has dtype F16; refocus reads F32 (float32) and BF16"),
+            e.getMessage());
     }
 
     /** The same problem from the array and from a stream of it, named as "safetensors bytes". */

@@ -3,7 +3,6 @@ package dev.refocus.testing;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Builds safetensors files of F32 tensors for tests, laid out as the safetensors library writes them: compact JSON
+ * Builds safetensors files of F32 and BF16 tensors for tests, laid out as the safetensors library writes them: compact JSON
  * header with {@code "__metadata__"} first, padded with spaces to a multiple of 8 bytes, then the tensors' data
  * back to back. Tensors are written in the order they are added (the library sorts them by dtype and name, so add
  * them in that order to get the very bytes Python would write).
@@ -30,7 +29,8 @@ import java.util.Map;
 public final class SafetensorsWriter
 {
     private final Map<String, int[]> shapes = new LinkedHashMap<>();
-    private final Map<String, float[]> values = new LinkedHashMap<>();
+    private final Map<String, String> dtypes = new LinkedHashMap<>();
+    private final Map<String, byte[]> bytes = new LinkedHashMap<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
 
     /**
@@ -43,22 +43,46 @@ public final class SafetensorsWriter
      */
     public SafetensorsWriter add(final String name, final int[] shape, final float[] values)
     {
+        final ByteBuffer data = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        data.asFloatBuffer().put(values);
+        return add(name, "F32", shape, values.length, data.array());
+    }
+
+    /**
+     * Adds a BF16 tensor.
+     *
+     * @param name   the tensor name, not yet added and not {@code "__metadata__"}.
+     * @param shape  its shape; empty for a scalar.
+     * @param halves its values as bfloat16 bits (the top half of a float32) in row-major order.
+     * @return this writer.
+     */
+    public SafetensorsWriter addBf16(final String name, final int[] shape, final short[] halves)
+    {
+        final ByteBuffer data = ByteBuffer.allocate(halves.length * Short.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        data.asShortBuffer().put(halves);
+        return add(name, "BF16", shape, halves.length, data.array());
+    }
+
+    private SafetensorsWriter add(final String name, final String dtype, final int[] shape, final int length,
+        final byte[] data)
+    {
         long count = 1;
         for (final int dim : shape)
         {
             count *= dim;
         }
-        if (count != values.length)
+        if (count != length)
         {
             throw new IllegalArgumentException(
-                "shape " + Arrays.toString(shape) + " holds " + count + " values, not " + values.length);
+                "shape " + Arrays.toString(shape) + " holds " + count + " values, not " + length);
         }
         if (name.equals("__metadata__") || shapes.containsKey(name))
         {
             throw new IllegalArgumentException("tensor name '" + name + "' is reserved or already added");
         }
         shapes.put(name, shape.clone());
-        this.values.put(name, values.clone());
+        dtypes.put(name, dtype);
+        bytes.put(name, data);
         return this;
     }
 
@@ -90,8 +114,8 @@ public final class SafetensorsWriter
         long offset = 0;
         for (final Map.Entry<String, int[]> entry : shapes.entrySet())
         {
-            final long end = offset + (long)values.get(entry.getKey()).length * Float.BYTES;
-            entries.add(quote(entry.getKey()) + ":{\"dtype\":\"F32\",\"shape\":" +
+            final long end = offset + bytes.get(entry.getKey()).length;
+            entries.add(quote(entry.getKey()) + ":{\"dtype\":\"" + dtypes.get(entry.getKey()) + "\",\"shape\":" +
                 Arrays.toString(entry.getValue()).replace(" ", "") + ",\"data_offsets\":[" + offset + "," + end + "]}");
             offset = end;
         }
@@ -99,15 +123,14 @@ public final class SafetensorsWriter
     }
 
     /**
-     * @return the data section: every tensor's values as little-endian float32, in the order added.
+     * @return the data section: every tensor's values, little-endian, in the order added.
      */
     public byte[] data()
     {
-        final int count = values.values().stream().mapToInt(tensor -> tensor.length).sum();
-        final ByteBuffer bytes = ByteBuffer.allocate(count * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        final FloatBuffer floats = bytes.asFloatBuffer();
-        values.values().forEach(floats::put);
-        return bytes.array();
+        final int count = bytes.values().stream().mapToInt(tensor -> tensor.length).sum();
+        final ByteBuffer data = ByteBuffer.allocate(count);
+        bytes.values().forEach(data::put);
+        return data.array();
     }
 
     /**

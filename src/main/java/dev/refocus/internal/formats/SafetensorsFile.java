@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.CharBuffer;
 import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.StandardCharsets;
@@ -260,42 +261,77 @@ public final class SafetensorsFile
     }
 
     /**
-     * @param name the name of an F32 tensor in the file.
-     * @return a new array of its values in row-major order.
-     * @throws ModelFormatException     if the tensor's dtype is not F32.
+     * @param name the name of an F32 or BF16 tensor in the file.
+     * @return a new array of its values in row-major order (BF16 widened, exactly).
+     * @throws ModelFormatException     if the tensor's dtype is neither F32 nor BF16.
      * @throws IllegalArgumentException if there is no such tensor (a programming error: check {@link #contains}).
      */
     public float[] floats(final String name) throws ModelFormatException
     {
-        final FloatBuffer values = f32(name);
-        final float[] copy = new float[values.remaining()];
-        values.get(copy);
+        final float[] copy = new float[count(name)];
+        floats(name, FloatBuffer.wrap(copy));
         return copy;
     }
 
     /**
-     * Copies an F32 tensor's values, row-major, into {@code into} at its position, which it advances.
+     * Copies an F32 or BF16 tensor's values, row-major, into {@code into} at its position, which it advances; BF16
+     * values are widened to float32, exactly.
      *
-     * @param name the name of an F32 tensor in the file.
+     * @param name the name of an F32 or BF16 tensor in the file.
      * @param into a buffer with room for the tensor.
-     * @throws ModelFormatException             if the tensor's dtype is not F32.
+     * @throws ModelFormatException             if the tensor's dtype is neither F32 nor BF16.
      * @throws java.nio.BufferOverflowException if it does not fit (a programming error: check {@link #shape}).
      */
     public void floats(final String name, final FloatBuffer into) throws ModelFormatException
     {
-        into.put(f32(name));
+        if ("BF16".equals(tensor(name).dtype()))
+        {
+            final ShortBuffer halves = halves(name);
+            while (halves.hasRemaining())
+            {
+                into.put(Float.intBitsToFloat((halves.get() & 0xFFFF) << 16));
+            }
+            return;
+        }
+        into.put(view(name, "F32").asFloatBuffer());
     }
 
-    /** A little-endian view of an F32 tensor's bytes. */
-    private FloatBuffer f32(final String name) throws ModelFormatException
+    /**
+     * Copies a BF16 tensor's values, row-major, into {@code into} at its position, which it advances: the bfloat16
+     * bits as they are (the top half of a float32).
+     *
+     * @param name the name of a BF16 tensor in the file.
+     * @param into a buffer with room for the tensor.
+     * @throws ModelFormatException             if the tensor's dtype is not BF16.
+     * @throws java.nio.BufferOverflowException if it does not fit (a programming error: check {@link #shape}).
+     */
+    public void bf16(final String name, final ShortBuffer into) throws ModelFormatException
+    {
+        into.put(halves(name));
+    }
+
+    private ShortBuffer halves(final String name) throws ModelFormatException
+    {
+        return view(name, "BF16").asShortBuffer();
+    }
+
+    /** The number of values a tensor holds. */
+    private int count(final String name)
     {
         final Tensor tensor = tensor(name);
-        if (!"F32".equals(tensor.dtype()))
+        return (tensor.end() - tensor.begin()) / DTYPE_BYTES.get(tensor.dtype());
+    }
+
+    /** A little-endian view of a tensor's bytes, which must be of this dtype (or F32 / BF16, named in the message). */
+    private ByteBuffer view(final String name, final String dtype) throws ModelFormatException
+    {
+        final Tensor tensor = tensor(name);
+        if (!dtype.equals(tensor.dtype()))
         {
             throw problem(source, "tensor '" + name + "' has dtype " + tensor.dtype() +
-                "; refocus reads F32 (float32) tensors only");
+                "; refocus reads F32 (float32) and BF16 (bfloat16) tensors only");
         }
-        return data.slice(tensor.begin(), tensor.end() - tensor.begin()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        return data.slice(tensor.begin(), tensor.end() - tensor.begin()).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     private Tensor tensor(final String name)

@@ -16,6 +16,7 @@ import java.io.InputStream;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.ShortBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -193,7 +194,7 @@ class SafetensorsFileTest
     }
 
     @Test
-    void shouldReadOtherDtypesButReadFloatsOfF32Only() throws IOException
+    void shouldReadOtherDtypesButReadFloatsOfF32AndBf16Only() throws IOException
     {
         final String header = "{\"0.weight\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}," +
             "\"steps\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[4,12]}," +
@@ -211,7 +212,46 @@ class SafetensorsFileTest
         assertEquals("F64", file.dtype("mean"));
         final ModelFormatException ex = assertThrows(ModelFormatException.class, () -> file.floats("0.weight"));
         assertEquals("safetensors file " + path + ": tensor '0.weight' has dtype F16; " +
-            "refocus reads F32 (float32) tensors only", ex.getMessage());
+            "refocus reads F32 (float32) and BF16 (bfloat16) tensors only", ex.getMessage());
+        assertThrows(ModelFormatException.class, () -> file.floats("mean"));
+    }
+
+    @Test
+    void shouldWidenBf16ExactlyAndHandItOverAsItIs() throws IOException
+    {
+        // 1.0, -2.5, the smallest subnormal, -infinity, a quiet NaN, the largest finite bf16
+        final short[] halves =
+            {(short)0x3F80, (short)0xC020, (short)0x0001, (short)0xFF80, (short)0x7FC1, (short)0x7F7F};
+        final SafetensorsFile file = SafetensorsFile.read(
+            new SafetensorsWriter().addBf16("w", new int[] {2, 3}, halves).toBytes());
+
+        final float[] widened = file.floats("w");
+
+        assertEquals(6, widened.length);
+        for (int i = 0; i < halves.length; i++)
+        {
+            assertEquals((halves[i] & 0xFFFF) << 16, Float.floatToRawIntBits(widened[i]), "value " + i);
+        }
+        assertEquals(1.0f, widened[0]);
+        assertEquals(-2.5f, widened[1]);
+        // the bits as they are, at the buffer's position, which advances
+        final ShortBuffer copied = ShortBuffer.allocate(8);
+        copied.put((short)7);
+        file.bf16("w", copied);
+        assertEquals(7, copied.position());
+        assertEquals(7, copied.get(0));
+        assertArrayEquals(halves, Arrays.copyOfRange(copied.array(), 1, 7));
+    }
+
+    @Test
+    void shouldRefuseBf16BitsOfAnotherDtype() throws IOException
+    {
+        final SafetensorsFile file = SafetensorsFile.read(
+            new SafetensorsWriter().add("w", new int[] {2}, new float[] {1, 2}).toBytes());
+
+        final ModelFormatException ex = assertThrows(ModelFormatException.class,
+            () -> file.bf16("w", ShortBuffer.allocate(2)));
+        assertTrue(ex.getMessage().contains("tensor 'w' has dtype F32"), ex.getMessage());
     }
 
     @Test
