@@ -146,15 +146,20 @@ final class Options
         long[] inputShape;
 
         @Option(names = "--weights", paramLabel = "FORMAT", converter = Values.WeightsName.class,
-            description = {"dense networks: f32 (default) or bf16: the weights rounded to bfloat16 (to nearest even),",
-                "half the weight bytes, computed in float32 (README, \"bf16 weights\"); native and reference",
-                "backends"})
+            description = {"dense networks: f32 or bf16 (default: as the file stores them); bf16 rounds the weights",
+                "to bfloat16 (to nearest even), half the weight bytes, computed in float32 (README, \"bf16",
+                "weights\"); native and reference backends"})
         DenseNetwork.WeightFormat weights;
 
-        /** @return the model file, and its weight format when it is not the file's own: for the evidence. */
+        /** @return the model file, and the weight format --weights asked for: for the evidence. */
         String described()
         {
-            return file + (weights == DenseNetwork.WeightFormat.BFLOAT16 ? " (bf16 weights: --weights bf16)" : "");
+            if (weights == null)
+            {
+                return file.toString();
+            }
+            return file + (weights == DenseNetwork.WeightFormat.BFLOAT16 ? " (bf16 weights: --weights bf16)"
+                : " (float32 weights: --weights f32)");
         }
 
         /**
@@ -165,12 +170,16 @@ final class Options
         Loaded load() throws IOException
         {
             final Loaded loaded = loadAsStored();
-            if (weights == null || weights == DenseNetwork.WeightFormat.FLOAT32)
+            if (weights == null || loaded.dense() != null && loaded.dense().weightFormat() == weights)
             {
-                return loaded;
+                return loaded;  // as stored: a file of BF16 weights is a bf16 network
             }
             if (loaded.dense() == null)
             {
+                if (weights == DenseNetwork.WeightFormat.FLOAT32)
+                {
+                    return loaded;
+                }
                 throw new UsageException("--weights bf16 applies to dense networks; " + file
                     + " runs on libtorch only");
             }
