@@ -42,6 +42,10 @@ public class NativeBenchmark
     @Param({"S", "M", "L"})
     public String model;
 
+    /** How the network stores its weights: {@code -p weights=FLOAT32,BFLOAT16} puts bf16 rows beside float32 ones. */
+    @Param({"FLOAT32"})
+    public DenseNetwork.WeightFormat weights;
+
     NativePredictor implicit;
     NativePredictor shadow;
     ReferencePredictor reference;
@@ -53,7 +57,8 @@ public class NativeBenchmark
     @Setup(Level.Trial)
     public void setUp()
     {
-        final DenseNetwork network = BenchmarkModels.network(model);
+        // toWeightFormat drops the float32 network: only the block of the format measured stays
+        final DenseNetwork network = BenchmarkModels.network(model).toWeightFormat(weights);
         final RefocusConfig config = RefocusConfig.builder(ETA).build();
         implicit = NativePredictor.create(network, config, NativePredictor.Mode.IMPLICIT, BATCH);
         shadow = NativePredictor.create(network, config, NativePredictor.Mode.SHADOW, 1);

@@ -1,25 +1,31 @@
 package dev.refocus.benchmarks;
 
+import dev.refocus.DenseNetwork;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Each benchmark measures what its name says: certain samples do not adapt, uncertain ones do, modes agree. */
+/**
+ * Each benchmark measures what its name says: certain samples do not adapt, uncertain ones do, modes agree, the
+ * network has the weight format its parameter names.
+ */
 class NativeBenchmarkTest
 {
     @ParameterizedTest
-    @ValueSource(strings = {"S", "M"})
-    void shouldTimeWhatTheNamesSay(final String model)
+    @CsvSource({"S, FLOAT32", "M, FLOAT32", "M, BFLOAT16"})
+    void shouldTimeWhatTheNamesSay(final String model, final DenseNetwork.WeightFormat weights)
     {
         final NativeBenchmark b = new NativeBenchmark();
         b.model = model;
+        b.weights = weights;
         b.setUp();
         try
         {
+            assertEquals(weights, b.implicit.network().weightFormat());
             b.plainForward();
             assertFalse(b.out.adapted());
             final int plain = b.out.finalClass();
