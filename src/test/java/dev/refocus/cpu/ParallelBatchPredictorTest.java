@@ -8,6 +8,8 @@ import dev.refocus.Prediction;
 import dev.refocus.RefocusConfig;
 import dev.refocus.testing.RandomNetworks;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -54,15 +56,18 @@ class ParallelBatchPredictorTest
         return out;
     }
 
-    @Test
-    void shouldAnswerBitForBitAsOnePredictorWhateverTheThreadsAndTheBatch()
+    /** Also with bf16 weights, where each worker's batch widens into its own scratch. */
+    @ParameterizedTest
+    @EnumSource(DenseNetwork.WeightFormat.class)
+    void shouldAnswerBitForBitAsOnePredictorWhateverTheThreadsAndTheBatch(final DenseNetwork.WeightFormat weights)
     {
+        final DenseNetwork network = NETWORK.toWeightFormat(weights);
         final float[] batch = RandomNetworks.gaussian(new Random(5), MAX_BATCH * SIZES[0]);
         final float d = medianMargin(batch); // half the samples adapt
         for (final DensePredictor.Mode mode : DensePredictor.Mode.values())
         {
             final Prediction[] expected = results(MAX_BATCH);
-            try (NativePredictor single = NativePredictor.create(NETWORK, CONFIG, mode, MAX_BATCH))
+            try (NativePredictor single = NativePredictor.create(network, CONFIG, mode, MAX_BATCH))
             {
                 single.predict(batch, MAX_BATCH, CONFIG.learningRate(), d, expected);
             }
@@ -74,7 +79,7 @@ class ParallelBatchPredictorTest
             assertTrue(adapted > 0 && adapted < MAX_BATCH, adapted + " of " + MAX_BATCH + " adapted: no mix to test");
             for (final int threads : new int[] {1, 2, 3})
             {
-                try (ParallelBatchPredictor parallel = ParallelBatchPredictor.create(NETWORK, CONFIG, mode, MAX_BATCH,
+                try (ParallelBatchPredictor parallel = ParallelBatchPredictor.create(network, CONFIG, mode, MAX_BATCH,
                     threads, new Workers()))
                 {
                     for (final int n : new int[] {1, 2, 5, MAX_BATCH - 1, MAX_BATCH})
@@ -83,7 +88,8 @@ class ParallelBatchPredictorTest
                         parallel.predict(batch, n, CONFIG.learningRate(), d, out);
                         for (int i = 0; i < n; i++)
                         {
-                            final String where = mode + ", " + threads + " threads, batch of " + n + ", sample " + i;
+                            final String where = weights + ", " + mode + ", " + threads + " threads, batch of " + n
+                                + ", sample " + i;
                             assertEquals(expected[i].adapted(), out[i].adapted(), where);
                             assertEquals(expected[i].initialClass(), out[i].initialClass(), where);
                             assertEquals(expected[i].finalClass(), out[i].finalClass(), where);
