@@ -25,11 +25,10 @@ namespace {
 
 typedef float f32x8 __attribute__((vector_size(32)));
 typedef float f32x4 __attribute__((vector_size(16)));
+typedef uint32_t u32x8 __attribute__((vector_size(32)));
 
 constexpr int32_t LANES = 16;  // partial sums per dot product: two vectors
-constexpr int32_t ROWS = 4;    // rows per pass over x: each chunk of x is loaded once for four rows
-
-typedef uint32_t u32x8 __attribute__((vector_size(32)));
+constexpr int32_t ROWS = 4;    // rows per pass over x for one sample: each chunk of x is loaded once for four rows
 
 // (by reference: a vector passed by value would change the ABI between the clones)
 REFOCUS_INLINE void load(f32x8& v, const float* p) { std::memcpy(&v, p, sizeof v); }
