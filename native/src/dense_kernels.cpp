@@ -25,6 +25,7 @@ namespace {
 
 typedef float f32x8 __attribute__((vector_size(32)));
 typedef float f32x4 __attribute__((vector_size(16)));
+typedef float f32x2 __attribute__((vector_size(8)));
 typedef uint32_t u32x8 __attribute__((vector_size(32)));
 
 constexpr int32_t LANES = 16;  // partial sums per dot product: two vectors
@@ -234,9 +235,19 @@ REFOCUS_INLINE void forward_group(float* y, const float* x, const W* rows, const
             const W* row[ROWS_PER_PAIR] = {group_row(rows, in, o, o0, o1), group_row(rows, in, o + 1, o0, o1)};
             f32x4 sums;
             dot_block<ROWS_PER_PAIR, 2, WIDE>(row, xs, in, &sums);
-            const float pair0[2] = {sums[0], sums[1]}, pair1[2] = {sums[2], sums[3]};
-            store_rows<2>(y0, pair0, b, o, o1);
-            store_rows<2>(y1, pair1, b, o, o1);
+            if (o + ROWS_PER_PAIR <= o1) {  // two whole rows: one vector add, a half-vector store per sample
+                f32x2 bias, y_pair;
+                std::memcpy(&bias, b + o, sizeof bias);
+                sums += __builtin_shufflevector(bias, bias, 0, 1, 0, 1);
+                y_pair = __builtin_shufflevector(sums, sums, 0, 1);
+                std::memcpy(y0 + o, &y_pair, sizeof y_pair);
+                y_pair = __builtin_shufflevector(sums, sums, 2, 3);
+                std::memcpy(y1 + o, &y_pair, sizeof y_pair);
+            } else {
+                const float pair0[2] = {sums[0], sums[1]}, pair1[2] = {sums[2], sums[3]};
+                store_rows<2>(y0, pair0, b, o, o1);
+                store_rows<2>(y1, pair1, b, o, o1);
+            }
         }
     }
     for (; s < n; s++) {
