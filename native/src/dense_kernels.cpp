@@ -154,25 +154,24 @@ REFOCUS_INLINE void fma_chunk(f32x8 (&lo)[S][R], f32x8 (&hi)[S][R], const W* con
 // each chunk of sixteen, hi: the last eight, after unpermute), so each (r, s) sums its products in one order
 // whatever R, S and the weights' storage: blocking over samples changes which loads serve which products, never
 // a sum. Each chunk of a row is loaded once for S samples, so with S = 2 the loads no longer outnumber the FMAs
-// (bench_kernels, Zen 1, M at batch 64: 26 GFLOP/s with one sample over four rows, 27.5-28.5 with two over
-// two). The last partial chunk is copied into zero-padded buffers, so it takes the same path as the others.
+// (bench_kernels, Zen 1, M at batch 64: 26 GFLOP/s with one sample over four rows, 27-30 with two over two). The last partial chunk is copied into zero-padded buffers, so it takes the same path as the others.
 // out[k] holds sums 4k .. 4k + 3 in sample-major order: (s0, r0), (s0, r1), ...
 template <int R, int S, bool WIDE, class W>
-REFOCUS_INLINE void dot_block(const W* const* w, const float* const* x, int32_t n, f32x4* out) {
+REFOCUS_INLINE void dot_block(const W* const* w, const float* const* x, int32_t in, f32x4* out) {
     f32x8 lo[S][R] = {}, hi[S][R] = {};
     int32_t i = 0;
-    for (; i + LANES <= n; i += LANES) fma_chunk<R, S, WIDE>(lo, hi, w, x, i);
-    if (i < n) {
+    for (; i + LANES <= in; i += LANES) fma_chunk<R, S, WIDE>(lo, hi, w, x, i);
+    if (i < in) {
         W pad_w[R][LANES] = {};
         float pad_x[S][LANES] = {};
         const W* wp[R];
         const float* xp[S];
         for (int r = 0; r < R; r++) {
-            std::memcpy(pad_w[r], w[r] + i, sizeof(W) * (n - i));
+            std::memcpy(pad_w[r], w[r] + i, sizeof(W) * (in - i));
             wp[r] = pad_w[r];
         }
         for (int s = 0; s < S; s++) {
-            std::memcpy(pad_x[s], x[s] + i, sizeof(float) * (n - i));
+            std::memcpy(pad_x[s], x[s] + i, sizeof(float) * (in - i));
             xp[s] = pad_x[s];
         }
         fma_chunk<R, S, WIDE>(lo, hi, wp, xp, 0);
