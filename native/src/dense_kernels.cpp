@@ -12,9 +12,11 @@
 #  define REFOCUS_TARGET(arch) __attribute__((target("arch=" arch)))
 // (cpu_init first: the choice is made when the library loads, maybe before libgcc's constructor has run)
 #  define REFOCUS_CPU_SUPPORTS(arch) (__builtin_cpu_init(), __builtin_cpu_supports(arch))
+#  define REFOCUS_AVX_VARIANTS true   // the x86-64-v3/v4 variants hold an f32x8 in one register
 #else  // only the baseline variant runs
 #  define REFOCUS_TARGET(arch)
 #  define REFOCUS_CPU_SUPPORTS(arch) false
+#  define REFOCUS_AVX_VARIANTS false
 #endif
 // Helpers and kernel bodies must be inlined into the entry points of each variant: code left out of line is
 // compiled for the baseline only.
@@ -388,8 +390,8 @@ REFOCUS_INLINE void sgd_rank1_body(float* dst, const W* src, const float* u, flo
     REFOCUS_VARIANT_FOR(suffix, target, float, wide)     \
     REFOCUS_VARIANT_FOR(suffix, target, uint16_t, wide)
 
-REFOCUS_VARIANT(v4, REFOCUS_TARGET("x86-64-v4"), true)
-REFOCUS_VARIANT(v3, REFOCUS_TARGET("x86-64-v3"), true)
+REFOCUS_VARIANT(v4, REFOCUS_TARGET("x86-64-v4"), REFOCUS_AVX_VARIANTS)
+REFOCUS_VARIANT(v3, REFOCUS_TARGET("x86-64-v3"), REFOCUS_AVX_VARIANTS)
 REFOCUS_VARIANT(baseline, , false)
 
 // one variant's kernels for one weight storage
