@@ -213,8 +213,7 @@ public final class RefocusCli implements Callable<Integer>
         final HeldOut.Report report = tune.run(model, x, y, System.out, System.err);
         TuneCommand.writeJson(report, tune.json);
         TuneCommand.writePlot(report, tune.plot);
-        tune.writeConfig(report, tune.configOut, List.of(String.valueOf(tune.model.file), tune.inputs.toString(),
-            tune.labels.toString()));
+        tune.writeConfig(report);
         System.out.println("wrote " + tune.json + ", " + tune.plot + " and " + tune.configOut);
         return report;
     }

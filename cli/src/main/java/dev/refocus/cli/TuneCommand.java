@@ -114,7 +114,7 @@ final class TuneCommand implements Callable<Integer>
         }
         writeJson(report, json);
         writePlot(report, plot);
-        writeConfig(report, configOut, List.of(model.described(), inputs.toString(), labels.toString()));
+        writeConfig(report);
         System.out.println("wrote " + json + ", " + plot + " and " + configOut);
         return 0;
     }
@@ -210,9 +210,11 @@ final class TuneCommand implements Callable<Integer>
             100 * r.adaptedShare(), r.deltaAccUncertain(), r.rightToWrong(), r.wrongToRight());
     }
 
-    /** Writes the configuration file of the selected setting, with the evidence. */
-    void writeConfig(final HeldOut.Report report, final Path file, final List<String> sources) throws IOException
+    /** Writes the configuration file (--config-out) of the selected setting, with the evidence. */
+    void writeConfig(final HeldOut.Report report) throws IOException
     {
+        final Path file = configOut;
+        final List<String> sources = List.of(model.described(), inputs.toString(), labels.toString());
         final String text = TunedConfig.text(TunedConfig.config(report, step, bandWindow), report, sources,
             Instant.now());
         try
