@@ -296,29 +296,32 @@ REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const W* w, co
     }
 }
 
+constexpr int32_t BACKWARD_GROUP = 16;  // rows that stay in cache while every sample takes its non-zero ones
+
 // g[s][0 .. len) += d[s][o] row(o) for the rows o in [o0, o1) whose d[s][o] is non-zero, in row order, four
 // rows streaming at once; row o starts at rows + (o - o0) stride.
 template <class W>
 REFOCUS_INLINE void add_rows(float* gs, const float* ds, const W* rows, size_t stride, int32_t o0, int32_t o1,
                              int32_t len) {
-    const W* picked[4];
-    float c[4];
-    int32_t k = 0;
+    // The non-zero rows are listed first, without a branch: whether a ReLU unit is on is a coin toss, which a
+    // branch per row mispredicts half the time (a 64 x 64 pass of model S on inputs that vary: 780 -> 415 ns).
+    const W* picked[BACKWARD_GROUP];
+    float c[BACKWARD_GROUP];
+    int32_t count = 0;
     for (int32_t o = o0; o < o1; o++) {
-        if (ds[o] == 0.0f) continue;
-        picked[k] = rows + (size_t)(o - o0) * stride;
-        c[k] = ds[o];
-        if (++k == 4) {
-            axpy_rows<4>(gs, picked, c, len);
-            k = 0;
-        }
+        uint32_t bits;
+        std::memcpy(&bits, ds + o, sizeof bits);
+        picked[count] = rows + (size_t)(o - o0) * stride;
+        c[count] = ds[o];
+        count += (bits << 1) != 0;  // d != 0 in the integer unit: -0 is zero, a NaN counts (it must reach g)
     }
-    if (k == 3) axpy_rows<3>(gs, picked, c, len);
-    if (k == 2) axpy_rows<2>(gs, picked, c, len);
-    if (k == 1) axpy_rows<1>(gs, picked, c, len);
+    int32_t k = 0;
+    for (; k + 4 <= count; k += 4) axpy_rows<4>(gs, picked + k, c + k, len);
+    if (count - k == 3) axpy_rows<3>(gs, picked + k, c + k, len);
+    if (count - k == 2) axpy_rows<2>(gs, picked + k, c + k, len);
+    if (count - k == 1) axpy_rows<1>(gs, picked + k, c + k, len);
 }
 
-constexpr int32_t BACKWARD_GROUP = 16;     // rows that stay in cache while every sample takes its non-zero ones
 constexpr int32_t WIDENED_COLUMNS = 2048;  // the most columns of a group widened at once into the scratch
 
 template <class W>

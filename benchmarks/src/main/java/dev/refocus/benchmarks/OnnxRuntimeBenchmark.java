@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * ONNX Runtime's forward pass of the same benchmark models ({@link OnnxModels}), one intra-op thread, as a JVM user
  * would run it: input tensors made once over direct buffers, one {@code run} per call, its logits read back. The
- * comparison for {@link NativeBenchmark}'s plain rows (run them in one JMH run).
+ * comparison for {@link NativeBenchmark}'s plain rows (run them in one JMH run), on the same samples
+ * ({@link SampleCycle}).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.SampleTime)
@@ -45,7 +46,8 @@ public class OnnxRuntimeBenchmark
 
     OrtEnvironment environment;
     OrtSession session;
-    OnnxTensor single;
+    final OnnxTensor[] singles = new OnnxTensor[SampleCycle.SAMPLES]; // the samples of SampleCycle, in turn
+    int next;
     OnnxTensor batch;
     final float[] logits = new float[1000 * BATCH];
 
@@ -61,7 +63,11 @@ public class OnnxRuntimeBenchmark
             session = environment.createSession(OnnxModels.of(BenchmarkModels.network(model)), options);
         }
         final int in = BenchmarkModels.sizes(model)[0];
-        single = OnnxTensor.createTensor(environment, direct(BenchmarkModels.input(model)), new long[] {1, in});
+        final SampleCycle samples = new SampleCycle(model);
+        for (int i = 0; i < singles.length; i++)
+        {
+            singles[i] = OnnxTensor.createTensor(environment, direct(samples.sample(i)), new long[] {1, in});
+        }
         batch = OnnxTensor.createTensor(environment, direct(BenchmarkModels.inputs(model, BATCH)),
             new long[] {BATCH, in});
     }
@@ -77,7 +83,10 @@ public class OnnxRuntimeBenchmark
     @TearDown(Level.Trial)
     public void tearDown() throws OrtException
     {
-        single.close();
+        for (final OnnxTensor single : singles)
+        {
+            single.close();
+        }
         batch.close();
         session.close();
     }
@@ -97,7 +106,7 @@ public class OnnxRuntimeBenchmark
     @Benchmark
     public int forward() throws OrtException
     {
-        return run(single);
+        return run(singles[next++ & (SampleCycle.SAMPLES - 1)]);
     }
 
     /** 64 samples in one run; the score is per sample. */

@@ -43,7 +43,7 @@ public class StepsBenchmark
     NativePredictor implicit;
     NativePredictor shadow;
     Prediction out;
-    float[] input;
+    SampleCycle samples;
 
     @Setup(Level.Trial)
     public void setUp()
@@ -53,7 +53,7 @@ public class StepsBenchmark
         implicit = NativePredictor.create(network, config, NativePredictor.Mode.IMPLICIT, 1);
         shadow = NativePredictor.create(network, config, NativePredictor.Mode.SHADOW, 1);
         out = implicit.newPrediction();
-        input = BenchmarkModels.input(model);
+        samples = new SampleCycle(model);
     }
 
     @TearDown(Level.Trial)
@@ -67,14 +67,14 @@ public class StepsBenchmark
     @Benchmark
     public int implicit()
     {
-        implicit.predict(input, NativeBenchmark.ETA, 1.0f, out);
+        implicit.predict(samples.next(), NativeBenchmark.ETA, 1.0f, out);
         return out.finalClass();
     }
 
     @Benchmark
     public int shadow()
     {
-        shadow.predict(input, NativeBenchmark.ETA, 1.0f, out);
+        shadow.predict(samples.next(), NativeBenchmark.ETA, 1.0f, out);
         return out.finalClass();
     }
 }

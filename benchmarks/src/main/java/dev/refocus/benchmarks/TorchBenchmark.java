@@ -58,10 +58,11 @@ public class TorchBenchmark
     TorchClonePredictor clone;
     NativePredictor dense;
     Prediction out;
-    float[] input;
-    // the plain libtorch forward pass
+    SampleCycle samples;
+    // the plain libtorch forward pass, on the same samples in turn
     JitModule module;
-    IValueVector inputs;
+    final IValueVector[] moduleInputs = new IValueVector[SampleCycle.SAMPLES];
+    int next;
     Tensor logits;
     FloatPointer logitsData;
     float[] plainLogits;
@@ -78,13 +79,17 @@ public class TorchBenchmark
         clone = TorchClonePredictor.create(torchModel, config, TorchOptions.defaults());
         dense = NativePredictor.create(network, config);
         out = noClone.newPrediction();
-        input = BenchmarkModels.input(model);
+        samples = new SampleCycle(model);
 
         torch.set_num_threads(1);
         module = torch.load(file.toString());
         module.eval();
-        final Tensor x = torch.from_blob(new FloatPointer(input), 1, input.length).clone();
-        inputs = new IValueVector(new IValue(x));
+        for (int i = 0; i < moduleInputs.length; i++)
+        {
+            final float[] input = samples.sample(i);
+            final Tensor x = torch.from_blob(new FloatPointer(input), 1, input.length).clone();
+            moduleInputs[i] = new IValueVector(new IValue(x));
+        }
         logits = torch.zeros(1, network.classes());
         logitsData = logits.data_ptr_float().capacity(network.classes());
         plainLogits = new float[network.classes()];
@@ -108,7 +113,7 @@ public class TorchBenchmark
         GradMode.set_enabled(false);
         try (PointerScope scope = new PointerScope())
         {
-            logits.copy_(new Tensor(module.forward(inputs).toTensor()));
+            logits.copy_(new Tensor(module.forward(moduleInputs[next++ & (SampleCycle.SAMPLES - 1)]).toTensor()));
             logitsData.get(plainLogits);
         }
         finally
@@ -127,7 +132,7 @@ public class TorchBenchmark
     @Benchmark
     public int torchCertain()
     {
-        noClone.predict(input, NativeBenchmark.ETA, 0.0f, out);
+        noClone.predict(samples.next(), NativeBenchmark.ETA, 0.0f, out);
         return out.finalClass();
     }
 
@@ -135,7 +140,7 @@ public class TorchBenchmark
     @Benchmark
     public int torchNoClone()
     {
-        noClone.predict(input, NativeBenchmark.ETA, 1.0f, out);
+        noClone.predict(samples.next(), NativeBenchmark.ETA, 1.0f, out);
         return out.finalClass();
     }
 
@@ -143,21 +148,21 @@ public class TorchBenchmark
     @Benchmark
     public int torchClone()
     {
-        clone.predict(input, NativeBenchmark.ETA, 1.0f, out);
+        clone.predict(samples.next(), NativeBenchmark.ETA, 1.0f, out);
         return out.finalClass();
     }
 
     @Benchmark
     public int nativePlainForward()
     {
-        dense.forward(input, out);
+        dense.forward(samples.next(), out);
         return out.finalClass();
     }
 
     @Benchmark
     public int nativeUncertain()
     {
-        dense.predict(input, NativeBenchmark.ETA, 1.0f, out);
+        dense.predict(samples.next(), NativeBenchmark.ETA, 1.0f, out);
         return out.finalClass();
     }
 }
