@@ -254,20 +254,23 @@ REFOCUS_INLINE void forward_group(float* y, const float* x, const W* rows, const
     for (; s < n; s++) {
         const float* xs = x + (size_t)s * in;
         float* ys = y + (size_t)s * out;
-        for (int32_t o = o0; o < o1; o += ROWS) {
+        int32_t o = o0;
+        for (; o + ROWS <= o1; o += ROWS) {  // four whole rows: one vector add and store
+            const W* row[ROWS];
+            for (int32_t r = 0; r < ROWS; r++) row[r] = rows + (size_t)(o + r - o0) * in;
+            f32x4 sums, bias;
+            dot_block<ROWS, 1, WIDE>(row, &xs, in, &sums);
+            std::memcpy(&bias, b + o, sizeof bias);
+            sums += bias;
+            std::memcpy(ys + o, &sums, sizeof sums);
+        }
+        if (o < o1) {
             const W* row[ROWS];
             for (int32_t r = 0; r < ROWS; r++) row[r] = group_row(rows, in, o + r, o0, o1);
             f32x4 sums;
             dot_block<ROWS, 1, WIDE>(row, &xs, in, &sums);
-            if (o + ROWS <= o1) {  // four whole rows: one vector add and store
-                f32x4 bias;
-                std::memcpy(&bias, b + o, sizeof bias);
-                sums += bias;
-                std::memcpy(ys + o, &sums, sizeof sums);
-            } else {
-                const float four[4] = {sums[0], sums[1], sums[2], sums[3]};
-                store_rows<4>(ys, four, b, o, o1);
-            }
+            const float four[4] = {sums[0], sums[1], sums[2], sums[3]};
+            store_rows<4>(ys, four, b, o, o1);
         }
     }
 }
