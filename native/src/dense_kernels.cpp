@@ -301,8 +301,8 @@ REFOCUS_INLINE void matmul_forward_body(float* y, const float* x, const W* w, co
 
 constexpr int32_t BACKWARD_GROUP = 16;  // rows that stay in cache while every sample takes its non-zero ones
 
-// g[s][0 .. len) += d[s][o] row(o) for the rows o in [o0, o1) whose d[s][o] is non-zero, in row order, four
-// rows streaming at once; row o starts at rows + (o - o0) stride.
+// g[s][0 .. len) += d[s][o] row(o) for the rows o in [o0, o1) (at most BACKWARD_GROUP) whose d[s][o] is non-zero,
+// in row order, four rows streaming at once; row o starts at rows + (o - o0) stride.
 template <class W>
 REFOCUS_INLINE void add_rows(float* gs, const float* ds, const W* rows, size_t stride, int32_t o0, int32_t o1,
                              int32_t len) {

@@ -46,8 +46,8 @@ public class OnnxRuntimeBenchmark
 
     OrtEnvironment environment;
     OrtSession session;
+    SampleCycle samples;
     final OnnxTensor[] singles = new OnnxTensor[SampleCycle.SAMPLES]; // the samples of SampleCycle, in turn
-    int next;
     OnnxTensor batch;
     final float[] logits = new float[1000 * BATCH];
 
@@ -63,7 +63,7 @@ public class OnnxRuntimeBenchmark
             session = environment.createSession(OnnxModels.of(BenchmarkModels.network(model)), options);
         }
         final int in = BenchmarkModels.sizes(model)[0];
-        final SampleCycle samples = new SampleCycle(model);
+        samples = new SampleCycle(model);
         for (int i = 0; i < singles.length; i++)
         {
             singles[i] = OnnxTensor.createTensor(environment, direct(samples.sample(i)), new long[] {1, in});
@@ -106,7 +106,7 @@ public class OnnxRuntimeBenchmark
     @Benchmark
     public int forward() throws OrtException
     {
-        return run(singles[next++ & (SampleCycle.SAMPLES - 1)]);
+        return run(singles[samples.nextIndex()]);
     }
 
     /** 64 samples in one run; the score is per sample. */

@@ -62,7 +62,6 @@ public class TorchBenchmark
     // the plain libtorch forward pass, on the same samples in turn
     JitModule module;
     final IValueVector[] moduleInputs = new IValueVector[SampleCycle.SAMPLES];
-    int next;
     Tensor logits;
     FloatPointer logitsData;
     float[] plainLogits;
@@ -113,7 +112,7 @@ public class TorchBenchmark
         GradMode.set_enabled(false);
         try (PointerScope scope = new PointerScope())
         {
-            logits.copy_(new Tensor(module.forward(moduleInputs[next++ & (SampleCycle.SAMPLES - 1)]).toTensor()));
+            logits.copy_(new Tensor(module.forward(moduleInputs[samples.nextIndex()]).toTensor()));
             logitsData.get(plainLogits);
         }
         finally

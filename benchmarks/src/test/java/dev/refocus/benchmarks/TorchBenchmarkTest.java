@@ -22,20 +22,26 @@ class TorchBenchmarkTest
         b.setUp();
         try
         {
+            // every row on sample 0: each call takes the next sample
             final int plain = b.torchPlainForward();
+            b.samples.restart();
             b.nativePlainForward();
             assertEquals(plain, b.out.finalClass());
             assertArrayEquals(b.out.logits(), b.plainLogits, 1e-4f, "libtorch and native plain forward passes");
+            b.samples.restart();
             b.torchCertain();
             assertFalse(b.out.adapted());
             assertEquals(plain, b.out.finalClass());
 
+            b.samples.restart();
             b.nativeUncertain();
             assertTrue(b.out.adapted());
             final float[] expected = b.out.logits().clone();
+            b.samples.restart();
             b.torchNoClone();
             assertTrue(b.out.adapted());
             assertArrayEquals(expected, b.out.logits(), 1e-4f, "no clone");
+            b.samples.restart();
             b.torchClone();
             assertTrue(b.out.adapted());
             assertArrayEquals(expected, b.out.logits(), 1e-4f, "clone");
