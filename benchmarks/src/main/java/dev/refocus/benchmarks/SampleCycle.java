@@ -1,5 +1,7 @@
 package dev.refocus.benchmarks;
 
+import java.util.Arrays;
+
 /**
  * The samples a batch-1 benchmark row takes in turn: 256 distinct inputs of {@link BenchmarkModels#inputs}, the
  * first 64 of which are the batch rows' batch. One input called over and over lets the CPU's branch predictor
@@ -22,7 +24,7 @@ final class SampleCycle
         final float[] all = BenchmarkModels.inputs(model, SAMPLES);
         for (int i = 0; i < SAMPLES; i++)
         {
-            samples[i] = java.util.Arrays.copyOfRange(all, i * in, (i + 1) * in);
+            samples[i] = Arrays.copyOfRange(all, i * in, (i + 1) * in);
         }
     }
 
