@@ -124,7 +124,7 @@ void bench_step(const char* name, const int* sizes) {
     const double plain1 = median_call_seconds([&] { next_sample(); refocus_dense_forward(ctx, 1); });
     const double certain1 = median_call_seconds([&] { next_sample(); refocus_dense_predict(ctx, 1, eta, 0.0f); });
     const double uncertain1 = median_call_seconds([&] { next_sample(); refocus_dense_predict(ctx, 1, eta, 1.0f); });
-    std::memcpy(inputs, samples.data(), sizeof(float) * 64 * sizes[0]);
+    std::memcpy(inputs, samples.data(), sizeof(float) * 64 * sizes[0]);  // row 0 back, after the batch-1 calls
     const double plain64 = median_call_seconds([&] { refocus_dense_forward(ctx, 64); }) / 64;
     const double uncertain64 = median_call_seconds([&] { refocus_dense_predict(ctx, 64, eta, 1.0f); }) / 64;
     std::printf("%-5s  %9.3f  %9.3f  %9.3f (%4.2fx)  %9.3f (%4.2fx)  %9.3f (%4.2fx)\n", name, plain1 * 1e6,
